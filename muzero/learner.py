@@ -1,0 +1,181 @@
+"""Training: unroll the model K steps along real actions and fit value, reward and policy.
+
+    s_0 = h(o_t);   s_k, r_k = g(s_{k-1}, a_{t+k-1});   p_k, v_k = f(s_k)
+
+    loss = sum_k  w_k * [ c_v * CE(v_k, z_k) + CE(r_k, u_k) + CE(p_k, pi_k) ]
+
+with w_0 = 1 and w_k = 1/K for k >= 1, cross-entropies against two-hot targets on the
+categorical supports, the gradient entering each dynamics step scaled by 1/2 (so the model is
+not pulled harder by long unrolls), importance weights from prioritised replay, L2 weight
+decay, gradient clipping and a warm-up then step-decay learning-rate schedule.
+
+Letters: B batch, K unroll steps, A actions, V/R value/reward support bins.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from muzero.config import LearnerConfig
+from muzero.errors import TrainingDiverged
+from muzero.networks import MuZeroNetwork
+from muzero.replay import TrainingBatch
+from muzero.support import logits_to_scalar, scalar_to_two_hot
+
+
+class Losses(NamedTuple):
+    total: float
+    value: float
+    reward: float
+    policy: float
+    learning_rate: float
+    grad_norm: float
+
+
+class UnrollOutput(NamedTuple):
+    policy_logits: torch.Tensor  # (B, K+1, A)
+    value_logits: torch.Tensor  # (B, K+1, V)
+    reward_logits: torch.Tensor  # (B, K+1, R), step 0 is zeros (nothing to predict)
+
+
+def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Identity forward; multiplies the gradient flowing back through it by ``scale``."""
+    return x * scale + x.detach() * (1.0 - scale)
+
+
+def unroll_model(network: MuZeroNetwork, observation: torch.Tensor, actions: torch.Tensor) -> UnrollOutput:
+    """Predictions for k = 0..K along the given actions (B, K).
+
+    The dynamics chain is sequential; the prediction function then runs once over all K+1 states.
+    """
+    batch, unroll_steps = actions.shape
+    state = network.represent(observation)
+    states = [state]
+    rewards = [torch.zeros(batch, 2 * network.reward_support_size + 1)]
+    for k in range(unroll_steps):
+        state, reward = network.dynamics(scale_gradient(state, 0.5), actions[:, k])
+        states.append(state)
+        rewards.append(reward)
+    policy, value = network.predict(torch.cat(states))  # ((K+1)*B, A), ((K+1)*B, V)
+    return UnrollOutput(
+        policy.view(unroll_steps + 1, batch, -1).transpose(0, 1),
+        value.view(unroll_steps + 1, batch, -1).transpose(0, 1),
+        torch.stack(rewards, 1),
+    )
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CE between a target distribution and softmax(logits), over the last axis."""
+    return -(target * torch.log_softmax(logits, dim=-1)).sum(-1)
+
+
+def step_weights(unroll_steps: int) -> torch.Tensor:
+    """(K+1,) per-step loss weights: 1 for the initial inference, 1/K for each unrolled step."""
+    weights = torch.full((unroll_steps + 1,), 1.0 / max(unroll_steps, 1))
+    weights[0] = 1.0
+    return weights
+
+
+def muzero_loss(
+    network: MuZeroNetwork, batch: dict[str, torch.Tensor], value_loss_weight: float
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+    """Weighted total loss, its parts (means, for logging) and the (B,) initial value predictions."""
+    out = unroll_model(network, batch["observation"], batch["actions"])
+    value_target = scalar_to_two_hot(batch["target_value"], network.value_support_size)
+    reward_target = scalar_to_two_hot(batch["target_reward"], network.reward_support_size)
+    value_loss = cross_entropy(out.value_logits, value_target) * batch["value_mask"]  # (B, K+1)
+    reward_loss = cross_entropy(out.reward_logits, reward_target) * batch["reward_mask"]
+    policy_loss = cross_entropy(out.policy_logits, batch["target_policy"]) * batch["policy_mask"]
+    weights = step_weights(batch["actions"].shape[1])
+    per_sample = ((value_loss_weight * value_loss + reward_loss + policy_loss) * weights).sum(1)  # (B,)
+    total = (per_sample * batch["weight"]).mean()
+    parts = {
+        "value": (value_loss * weights).sum(1).mean(),
+        "reward": (reward_loss * weights).sum(1).mean(),
+        "policy": (policy_loss * weights).sum(1).mean(),
+    }
+    initial_value = logits_to_scalar(out.value_logits[:, 0].detach(), network.value_support_size)
+    return total, parts, initial_value
+
+
+def batch_to_tensors(batch: TrainingBatch) -> dict[str, torch.Tensor]:
+    tensors = {
+        name: torch.from_numpy(np.ascontiguousarray(value))
+        for name, value in batch._asdict().items()
+        if name != "index"
+    }
+    for name in ("value_mask", "reward_mask", "policy_mask"):
+        tensors[name] = tensors[name].float()
+    return tensors
+
+
+class Learner:
+    """Owns the optimiser, the learning-rate schedule and the target network used for Reanalyse."""
+
+    def __init__(self, network: MuZeroNetwork, config: LearnerConfig) -> None:
+        self.network = network
+        self.config = config
+        self.optimizer = torch.optim.Adam(
+            network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
+        )
+        self.target_network = copy.deepcopy(network).requires_grad_(False)
+        self.steps = 0
+
+    def learning_rate(self, step: int) -> float:
+        c = self.config
+        warmup = min(1.0, (step + 1) / c.lr_warmup_steps) if c.lr_warmup_steps > 0 else 1.0
+        return c.learning_rate * warmup * c.lr_decay_rate ** (step / c.lr_decay_steps)
+
+    def target_value(self, observation: np.ndarray) -> np.ndarray:
+        """(M,) target-network values of (M, D) observations, for bootstrapping value targets."""
+        with torch.inference_mode():
+            net = self.target_network
+            _, value_logits = net.predict(net.represent(torch.from_numpy(np.asarray(observation, np.float32))))
+            return logits_to_scalar(value_logits, net.value_support_size).numpy()
+
+    def update(self, batch: TrainingBatch) -> tuple[Losses, np.ndarray]:
+        """One gradient step; returns the losses and new priorities |v_0 - z_0| for the sampled rows."""
+        lr = self.learning_rate(self.steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        tensors = batch_to_tensors(batch)
+        total, parts, initial_value = muzero_loss(self.network, tensors, self.config.value_loss_weight)
+        if not torch.isfinite(total):
+            raise TrainingDiverged(f"the training loss became {total.item()} at training step {self.steps}")
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.network.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.steps += 1
+        if self.steps % self.config.target_update_interval == 0:
+            self.sync_target()
+        priorities = (initial_value - tensors["target_value"][:, 0]).abs().numpy()
+        losses = Losses(
+            total=total.item(),
+            value=parts["value"].item(),
+            reward=parts["reward"].item(),
+            policy=parts["policy"].item(),
+            learning_rate=lr,
+            grad_norm=float(grad_norm),
+        )
+        return losses, priorities
+
+    def sync_target(self) -> None:
+        self.target_network.load_state_dict(self.network.state_dict())
+
+    def state_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "target_network": self.target_network.state_dict(),
+            "steps": self.steps,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.target_network.load_state_dict(state["target_network"])
+        self.steps = int(state["steps"])

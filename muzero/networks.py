@@ -1,0 +1,84 @@
+"""The three learned functions of MuZero, as small multilayer perceptrons.
+
+    representation  h(o)    -> s          (observation to hidden state)
+    dynamics        g(s, a) -> (s', r)    (hidden state and action to next state and reward)
+    prediction      f(s)    -> (p, v)     (hidden state to policy logits and value)
+
+Hidden states are min-max scaled to [0, 1] per sample after h and after every g, the same
+range as the one-hot action that g also reads. Rewards and values are categorical heads over
+an integer support (see ``muzero.support``).
+
+Letters: B batch, D observation size, L latent (hidden state) size, A actions,
+V = 2 * value_support_size + 1, R = 2 * reward_support_size + 1.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from muzero.config import NetworkConfig
+
+
+def mlp(in_size: int, hidden_size: int, num_layers: int, out_size: int, layer_norm: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    size = in_size
+    for _ in range(num_layers):
+        layers.append(nn.Linear(size, hidden_size))
+        if layer_norm:
+            layers.append(nn.LayerNorm(hidden_size))
+        layers.append(nn.ReLU())
+        size = hidden_size
+    layers.append(nn.Linear(size, out_size))
+    return nn.Sequential(*layers)
+
+
+def scale_hidden_state(state: torch.Tensor) -> torch.Tensor:
+    """Min-max scale each sample's hidden state to [0, 1]."""
+    low = state.min(dim=-1, keepdim=True).values
+    high = state.max(dim=-1, keepdim=True).values
+    return (state - low) / (high - low).clamp_min(1e-5)
+
+
+class MuZeroNetwork(nn.Module):
+    """h, g and f for flat vector observations and a discrete action space."""
+
+    def __init__(self, observation_size: int, num_actions: int, config: NetworkConfig) -> None:
+        super().__init__()
+        self.observation_size = observation_size
+        self.num_actions = num_actions
+        self.latent_size = config.latent_size
+        self.value_support_size = config.value_support_size
+        self.reward_support_size = config.reward_support_size
+        value_bins = 2 * config.value_support_size + 1
+        reward_bins = 2 * config.reward_support_size + 1
+        hidden, layers, norm = config.hidden_size, config.num_layers, config.layer_norm
+        self.representation_net = mlp(observation_size, hidden, layers, config.latent_size, norm)
+        # Dynamics emits the next state and the reward logits from one output layer.
+        self.dynamics_net = mlp(
+            config.latent_size + num_actions, hidden, layers, config.latent_size + reward_bins, norm
+        )
+        # Prediction emits policy logits and value logits from one output layer.
+        self.prediction_net = mlp(config.latent_size, hidden, layers, num_actions + value_bins, norm)
+        # Start with a uniform policy and zero value and reward, so early search is unbiased.
+        with torch.no_grad():
+            self.prediction_net[-1].weight.zero_()
+            self.prediction_net[-1].bias.zero_()
+            self.dynamics_net[-1].weight[config.latent_size :].zero_()
+            self.dynamics_net[-1].bias[config.latent_size :].zero_()
+
+    def represent(self, observation: torch.Tensor) -> torch.Tensor:
+        """h: (B, D) observations -> (B, L) hidden states in [0, 1]."""
+        return scale_hidden_state(self.representation_net(observation))
+
+    def dynamics(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g: (B, L) states and (B,) actions -> (B, L) next states and (B, R) reward logits."""
+        one_hot = nn.functional.one_hot(action.long(), self.num_actions).to(state.dtype)
+        out = self.dynamics_net(torch.cat([state, one_hot], dim=-1))
+        next_state = scale_hidden_state(out[:, : self.latent_size])
+        return next_state, out[:, self.latent_size :]
+
+    def predict(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f: (B, L) states -> (B, A) policy logits and (B, V) value logits."""
+        out = self.prediction_net(state)
+        return out[:, : self.num_actions], out[:, self.num_actions :]

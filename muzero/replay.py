@@ -1,0 +1,271 @@
+"""Replay: trajectories of every acting environment, prioritised sampling, K-step targets.
+
+Each environment owns a ring of rows, so an episode's steps are consecutive and targets can be
+read straight off a window, even from episodes still running. A row holds the observation, the
+search's visit distribution and root value, the action taken and the reward that followed. When
+an episode ends, one more *final row* holds the observation it ended on, whether it truly ended
+(terminated) or was cut off (truncated), and the network's value of that observation for
+bootstrapping. Rows are addressed by absolute position p (row p of env e lives at p mod L).
+
+Memory is bounded: ``capacity`` rows in all; the oldest rows are overwritten first.
+
+Letters: E environments, L rows per environment, D observation size, A actions, B batch,
+K unroll steps, n TD steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from muzero.config import ReplayConfig
+from muzero.sum_tree import SumTree
+from muzero.targets import bootstrap_offsets, n_step_value_targets, reward_targets
+
+
+class TrainingBatch(NamedTuple):
+    observation: np.ndarray  # (B, D) observation at the sampled position
+    actions: np.ndarray  # (B, K) actions to unroll (random past the episode's end)
+    target_value: np.ndarray  # (B, K+1) n-step value targets
+    value_mask: np.ndarray  # (B, K+1) bool
+    target_reward: np.ndarray  # (B, K+1) reward targets (column 0 unused)
+    reward_mask: np.ndarray  # (B, K+1) bool
+    target_policy: np.ndarray  # (B, K+1, A) visit distributions
+    policy_mask: np.ndarray  # (B, K+1) bool
+    weight: np.ndarray  # (B,) importance weights, max 1
+    index: np.ndarray  # (B,) flat row indices, for priority updates
+
+
+ValueFn = Callable[[np.ndarray], np.ndarray]  # (M, D) observations -> (M,) values
+
+
+class ReplayBuffer:
+    def __init__(self, num_envs: int, observation_size: int, num_actions: int, config: ReplayConfig) -> None:
+        self.config = config
+        self.num_envs = num_envs
+        self.rows_per_env = max(2, config.capacity // num_envs)
+        shape = (num_envs, self.rows_per_env)
+        self.observation = np.zeros((*shape, observation_size), np.float32)  # (E, L, D)
+        self.action = np.zeros(shape, np.int32)  # (E, L)
+        self.reward = np.zeros(shape, np.float32)  # (E, L) reward after the row's action
+        self.policy = np.zeros((*shape, num_actions), np.float32)  # (E, L, A)
+        self.value = np.zeros(shape, np.float32)  # (E, L) search value; network value at final rows
+        self.position = np.full(shape, -1, np.int64)  # (E, L) absolute position, -1 if empty
+        self.episode_end = np.full(shape, -1, np.int64)  # (E, L) position of the episode's final row, -1 if running
+        self.is_final = np.zeros(shape, bool)  # (E, L) a final row (no action, no policy)
+        self.terminated = np.zeros(shape, bool)  # (E, L) a final row of an episode that truly ended
+        self.head = np.zeros(num_envs, np.int64)  # (E,) next position each env writes
+        self.episode_start = np.zeros(num_envs, np.int64)  # (E,) position of each running episode's first row
+        self.tree = SumTree(num_envs * self.rows_per_env)
+        self.max_priority = 1.0
+        self.num_samplable = 0  # rows with nonzero priority
+        self.rows_added = 0
+
+    def __len__(self) -> int:
+        return self.num_samplable
+
+    def add_step(
+        self, observation: np.ndarray, policy: np.ndarray, value: np.ndarray, action: np.ndarray, reward: np.ndarray
+    ) -> None:
+        """Append one searched step for every environment: arrays (E, D), (E, A), (E,), (E,), (E,)."""
+        envs = np.arange(self.num_envs)
+        slot = self._claim(envs)
+        self.observation[envs, slot] = observation
+        self.policy[envs, slot] = policy
+        self.value[envs, slot] = value
+        self.action[envs, slot] = action
+        self.reward[envs, slot] = reward
+        self.is_final[envs, slot] = False
+        self.terminated[envs, slot] = False
+        self._set_priority(envs, slot, np.full(len(envs), self.max_priority))
+
+    def end_episodes(
+        self, envs: np.ndarray, final_observation: np.ndarray, terminated: np.ndarray, final_value: np.ndarray
+    ) -> None:
+        """Close the running episodes of ``envs`` with a final row each: arrays (M,), (M, D), (M,), (M,)."""
+        envs = np.asarray(envs, np.int64)
+        if len(envs) == 0:
+            return
+        slot = self._claim(envs)
+        final_position = self.head[envs] - 1
+        self.observation[envs, slot] = final_observation
+        self.policy[envs, slot] = 0.0
+        self.value[envs, slot] = np.where(terminated, 0.0, final_value)
+        self.action[envs, slot] = 0
+        self.reward[envs, slot] = 0.0
+        self.is_final[envs, slot] = True
+        self.terminated[envs, slot] = terminated
+        self._set_priority(envs, slot, np.zeros(len(envs)))
+        for e, end in zip(envs, final_position, strict=True):  # once per finished episode, not per step
+            first = max(self.episode_start[e], end - self.rows_per_env + 1)
+            self.episode_end[e, np.arange(first, end + 1) % self.rows_per_env] = end
+        self.episode_start[envs] = final_position + 1
+
+    def close_running_episodes(self) -> None:
+        """Treat every running episode as cut off at its newest row (used when a run resumes)."""
+        running = self.head > self.episode_start
+        for e in np.flatnonzero(running):
+            end = self.head[e] - 1
+            first = max(self.episode_start[e], end - self.rows_per_env + 1)
+            self.episode_end[e, np.arange(first, end + 1) % self.rows_per_env] = end
+        self.episode_start[:] = self.head
+
+    def _claim(self, envs: np.ndarray) -> np.ndarray:
+        """Advance each env's head by one row; returns the physical slots, cleared of what they held."""
+        slot = self.head[envs] % self.rows_per_env
+        self.position[envs, slot] = self.head[envs]
+        self.episode_end[envs, slot] = -1
+        self.head[envs] += 1
+        self.rows_added += len(envs)
+        return slot
+
+    def _set_priority(self, envs: np.ndarray, slot: np.ndarray, priority: np.ndarray) -> None:
+        flat = envs * self.rows_per_env + slot
+        was = self.tree.get(flat) > 0
+        now = priority > 0
+        self.num_samplable += int(now.sum()) - int(was.sum())
+        self.tree.update(flat, priority)
+
+    def update_priorities(self, index: np.ndarray, priority: np.ndarray) -> None:
+        """New priorities |v - z| + epsilon for sampled rows (raised to alpha here)."""
+        scaled = (np.asarray(priority, np.float64) + self.config.priority_epsilon) ** self.config.priority_alpha
+        self.max_priority = max(self.max_priority, float(scaled.max()))
+        self.tree.update(index, scaled)
+
+    def sample(
+        self,
+        batch_size: int,
+        unroll_steps: int,
+        td_steps: int,
+        discount: float,
+        rng: np.random.Generator,
+        value_fn: ValueFn | None = None,
+    ) -> TrainingBatch:
+        """A prioritised batch of positions with targets for a K-step unroll.
+
+        ``value_fn`` recomputes bootstrap values from the stored observations (Reanalyse of
+        values); without it the values stored at acting time are used.
+        """
+        if self.num_samplable == 0:
+            raise ValueError("the replay buffer holds no samplable positions yet")
+        index = self.tree.sample(batch_size, rng)  # (B,)
+        return self.batch_at(index, unroll_steps, td_steps, discount, rng, value_fn)
+
+    def flat_index(self, env: int, position: int) -> int:
+        """The flat row index of absolute position ``position`` of environment ``env``."""
+        return env * self.rows_per_env + position % self.rows_per_env
+
+    def batch_at(
+        self,
+        index: np.ndarray,
+        unroll_steps: int,
+        td_steps: int,
+        discount: float,
+        rng: np.random.Generator,
+        value_fn: ValueFn | None = None,
+    ) -> TrainingBatch:
+        """Targets for the rows at flat ``index`` (B,); see ``sample``."""
+        batch_size = len(index)
+        env, slot = np.divmod(index, self.rows_per_env)
+        start = self.position[env, slot]  # (B,)
+        end = self.episode_end[env, slot]
+        running = end < 0
+        end = np.where(running, self.head[env] - 1, end)
+        steps_to_end = end - start  # (B,)
+        end_slot = end % self.rows_per_env
+        terminal = ~running & self.terminated[env, end_slot]
+
+        window = start[:, None] + np.arange(unroll_steps + td_steps)  # (B, K+n)
+        rows = (env[:, None], window % self.rows_per_env)
+        rewards = np.where(window < end[:, None], self.reward[rows], 0.0)
+
+        boot = start[:, None] + bootstrap_offsets(steps_to_end, unroll_steps, td_steps)  # (B, K+1)
+        boot_rows = (env[:, None], boot % self.rows_per_env)
+        if value_fn is None:
+            boot_values = self.value[boot_rows].astype(np.float64)
+        else:
+            observations = self.observation[boot_rows].reshape(-1, self.observation.shape[-1])
+            boot_values = np.asarray(value_fn(observations), np.float64).reshape(boot.shape)
+        target_value, value_mask = n_step_value_targets(
+            rewards, boot_values, steps_to_end, terminal, td_steps, discount
+        )
+        target_reward, reward_mask = reward_targets(rewards, steps_to_end, terminal, unroll_steps)
+
+        unroll = start[:, None] + np.arange(unroll_steps + 1)  # (B, K+1)
+        unroll_rows = (env[:, None], unroll % self.rows_per_env)
+        inside = unroll <= end[:, None]
+        policy_mask = inside & ~self.is_final[unroll_rows]
+        target_policy = np.where(policy_mask[..., None], self.policy[unroll_rows], 0.0).astype(np.float32)
+
+        num_actions = self.policy.shape[-1]
+        random_actions = rng.integers(0, num_actions, size=(batch_size, unroll_steps))
+        acted = unroll[:, :-1] < end[:, None]  # the row at offset k-1 has an action inside the episode
+        actions = np.where(acted, self.action[unroll_rows][:, :-1], random_actions)
+
+        probabilities = self.tree.get(index) / self.tree.total
+        weight = (self.num_samplable * probabilities) ** (-self.config.priority_beta)
+        weight = (weight / weight.max()).astype(np.float32)
+        return TrainingBatch(
+            observation=self.observation[env, slot],
+            actions=actions.astype(np.int64),
+            target_value=target_value,
+            value_mask=value_mask,
+            target_reward=target_reward,
+            reward_mask=reward_mask,
+            target_policy=target_policy,
+            policy_mask=policy_mask,
+            weight=weight,
+            index=index,
+        )
+
+    def nbytes(self) -> int:
+        arrays = [
+            self.observation,
+            self.action,
+            self.reward,
+            self.policy,
+            self.value,
+            self.position,
+            self.episode_end,
+            self.is_final,
+            self.terminated,
+            self.tree.nodes,
+        ]
+        return sum(a.nbytes for a in arrays)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _STATE_FIELDS} | {
+            "tree_nodes": self.tree.nodes,
+            "max_priority": self.max_priority,
+            "num_samplable": self.num_samplable,
+            "rows_added": self.rows_added,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in _STATE_FIELDS:
+            current = getattr(self, name)
+            value = np.asarray(state[name], dtype=current.dtype)
+            if value.shape != current.shape:
+                raise ValueError(f"replay field {name} has shape {value.shape}, expected {current.shape}")
+            current[...] = value
+        self.tree.nodes[...] = np.asarray(state["tree_nodes"], np.float64)
+        self.max_priority = float(state["max_priority"])
+        self.num_samplable = int(state["num_samplable"])
+        self.rows_added = int(state["rows_added"])
+
+
+_STATE_FIELDS = (
+    "observation",
+    "action",
+    "reward",
+    "policy",
+    "value",
+    "position",
+    "episode_end",
+    "is_final",
+    "terminated",
+    "head",
+    "episode_start",
+)

@@ -1,0 +1,172 @@
+"""Batched Monte Carlo tree search inside a learned model.
+
+The search sees the model only through two functions with typed outputs, as in mctx:
+
+    initial_inference(observation)          -> RootOutput
+    recurrent_inference(embedding, action)  -> RecurrentOutput (with a per-transition discount)
+
+Each simulation is three steps for all B trees at once: ``select_leaves`` walks every tree to
+an unexpanded edge, one batched ``recurrent_inference`` call evaluates all B new states, and
+``expand_and_backup`` attaches them and backs their values up. No Python loop runs over trees.
+
+Letters: B batch, A actions, D observation size, L embedding size.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+from muzero.config import SearchConfig
+from muzero.tree import Tree, expand_and_backup, select_leaves
+
+
+class RootOutput(NamedTuple):
+    prior_logits: np.ndarray  # (B, A)
+    value: np.ndarray  # (B,)
+    embedding: np.ndarray  # (B, L)
+
+
+class RecurrentOutput(NamedTuple):
+    reward: np.ndarray  # (B,)
+    discount: np.ndarray  # (B,) 0 at a known terminal, gamma otherwise
+    prior_logits: np.ndarray  # (B, A)
+    value: np.ndarray  # (B,)
+    embedding: np.ndarray  # (B, L)
+
+
+class Model(Protocol):
+    """What the search needs of a model: numpy in, typed numpy out."""
+
+    def initial_inference(self, observation: np.ndarray) -> RootOutput: ...
+
+    def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput: ...
+
+
+class SearchOutput(NamedTuple):
+    visit_counts: np.ndarray  # (B, A) int: root visits per action
+    root_value: np.ndarray  # (B,) mean value at the root after search
+    root_prior: np.ndarray  # (B, A) prior used at the root (with noise, if any)
+    q_values: np.ndarray  # (B, A) Q(root, a); the root value where a is unvisited
+    network_value: np.ndarray  # (B,) the network's value of the root observation
+
+
+def run_mcts(
+    model: Model,
+    observation: np.ndarray,
+    config: SearchConfig,
+    rng: np.random.Generator | None,
+    num_simulations: int | None = None,
+    legal_actions: np.ndarray | None = None,
+) -> SearchOutput:
+    """Search B observations at once.
+
+    ``rng`` supplies the root's Dirichlet noise; pass None for a noise-free search (evaluation).
+    ``legal_actions`` (B, A) bool restricts the root's actions; the learned model has no notion
+    of legality below the root, so deeper nodes consider every action.
+    """
+    simulations = config.num_simulations if num_simulations is None else num_simulations
+    root = model.initial_inference(observation)
+    batch, num_actions = root.prior_logits.shape
+    tree = Tree.allocate(batch, simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
+    if legal_actions is not None:
+        legal = np.asarray(legal_actions, bool)
+        if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
+            raise ValueError("legal_actions must be (B, A) with at least one legal action per row")
+        tree.root_legal[:] = legal
+    prior = masked_softmax(root.prior_logits, tree.root_legal)
+    if rng is not None and config.exploration_fraction > 0:
+        noise = dirichlet_noise(rng, tree.root_legal, config.dirichlet_alpha)
+        prior = (1.0 - config.exploration_fraction) * prior + config.exploration_fraction * noise
+    tree.children_prior[:, 0] = prior
+    tree.node_visits[:, 0] = 1
+    tree.node_value_sum[:, 0] = root.value
+    tree.embeddings[:, 0] = root.embedding
+
+    batch_index = np.arange(batch)
+    parent = np.zeros(batch, np.int32)
+    action = np.zeros(batch, np.int32)
+    for sim in range(simulations):
+        select_leaves(
+            tree.children_index,
+            tree.children_prior,
+            tree.node_visits,
+            tree.node_value_sum,
+            tree.node_reward,
+            tree.node_discount,
+            tree.q_bounds,
+            tree.root_legal,
+            config.pb_c_init,
+            config.pb_c_base,
+            config.q_range_floor,
+            parent,
+            action,
+        )
+        step = model.recurrent_inference(tree.embeddings[batch_index, parent], action)
+        new_node = sim + 1
+        tree.embeddings[:, new_node] = step.embedding
+        expand_and_backup(
+            new_node,
+            parent,
+            action,
+            _f64(step.reward),
+            _f64(step.discount),
+            _f64(step.prior_logits),
+            _f64(step.value),
+            tree.children_index,
+            tree.children_prior,
+            tree.node_visits,
+            tree.node_value_sum,
+            tree.node_reward,
+            tree.node_discount,
+            tree.parents,
+            tree.q_bounds,
+        )
+    return SearchOutput(
+        visit_counts=tree.root_visit_counts(),
+        root_value=tree.root_value(),
+        root_prior=prior,
+        q_values=tree.root_q_values(),
+        network_value=np.asarray(root.value, np.float64),
+    )
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def masked_softmax(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """(B, A) softmax over the legal actions only; illegal actions get probability 0."""
+    masked = np.where(legal, logits, -np.inf)
+    shifted = np.exp(masked - masked.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def dirichlet_noise(rng: np.random.Generator, legal: np.ndarray, alpha: float) -> np.ndarray:
+    """(B, A) Dirichlet(alpha) samples over each row's legal actions (normalised Gamma draws)."""
+    draws = rng.gamma(alpha, 1.0, size=legal.shape) * legal
+    total = draws.sum(axis=1, keepdims=True)
+    # Gamma draws underflow to 0 for tiny alpha; fall back to uniform over the legal actions.
+    uniform = legal / legal.sum(axis=1, keepdims=True)
+    return np.where(total > 0, draws / np.where(total > 0, total, 1.0), uniform)
+
+
+def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator | None) -> np.ndarray:
+    """(B,) actions: the most visited (temperature 0 or no rng), else sampled from counts^(1/T)."""
+    if temperature == 0 or rng is None:
+        return visit_counts.argmax(axis=1)
+    counts = visit_counts.astype(np.float64)
+    # counts^(1/T), computed in log space relative to the largest count so small T cannot overflow.
+    with np.errstate(divide="ignore"):
+        logs = np.log(counts) / temperature
+    weights = np.exp(logs - logs.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights, axis=1)
+    draws = rng.random(len(counts))[:, None] * cumulative[:, -1:]
+    return np.minimum((cumulative <= draws).sum(axis=1), counts.shape[1] - 1)
+
+
+def visit_policy(visit_counts: np.ndarray) -> np.ndarray:
+    """(B, A) the search's policy target: visit counts normalised to sum to 1."""
+    counts = visit_counts.astype(np.float32)
+    return counts / counts.sum(axis=1, keepdims=True)

@@ -1,0 +1,133 @@
+"""A slow, plainly written MCTS, one tree at a time, in the style of the MuZero pseudocode.
+
+It exists to be read and to check the batched search against: on the same model with no
+noise, ``run_mcts`` must return exactly the visit counts this returns, tree for tree. It
+follows the same rules as ``muzero.tree`` (see its docstring) with none of its arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from muzero.config import SearchConfig
+from muzero.search import Model
+
+
+class Node:
+    def __init__(self, prior: float) -> None:
+        self.prior = prior
+        self.visit_count = 0
+        self.value_sum = 0.0
+        self.reward = 0.0
+        self.discount = 0.0
+        self.embedding: np.ndarray | None = None
+        self.children: dict[int, Node] = {}
+
+    def expanded(self) -> bool:
+        return self.embedding is not None
+
+    def value(self) -> float:
+        return self.value_sum / self.visit_count
+
+
+class MinMaxStats:
+    """The smallest and largest Q seen in the tree, used to normalise Q to [0, 1]."""
+
+    def __init__(self, floor: float) -> None:
+        self.minimum = math.inf
+        self.maximum = -math.inf
+        self.floor = floor
+
+    def update(self, q: float) -> None:
+        self.minimum = min(self.minimum, q)
+        self.maximum = max(self.maximum, q)
+
+    def normalize(self, q: float) -> float:
+        if self.maximum < self.minimum:
+            return 0.0
+        return min(max((q - self.minimum) / max(self.maximum - self.minimum, self.floor), 0.0), 1.0)
+
+
+def run_mcts_reference(
+    model: Model,
+    observation: np.ndarray,
+    config: SearchConfig,
+    num_simulations: int,
+    root_prior: np.ndarray | None = None,
+    legal_actions: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Search one observation (D,); returns (visit counts (A,), root value).
+
+    ``root_prior`` replaces the network's root prior (to inject the same noise the batched search used).
+    """
+    out = model.initial_inference(observation[None])
+    num_actions = out.prior_logits.shape[1]
+    legal = np.ones(num_actions, bool) if legal_actions is None else np.asarray(legal_actions, bool)
+    if root_prior is None:
+        logits = np.where(legal, out.prior_logits[0], -np.inf)
+        root_prior = np.exp(logits - logits.max())
+        root_prior = root_prior / root_prior.sum()
+    root = Node(prior=1.0)
+    root.embedding = out.embedding[0]
+    root.visit_count = 1
+    root.value_sum = float(out.value[0])
+    for a in range(num_actions):
+        if legal[a]:
+            root.children[a] = Node(float(root_prior[a]))
+
+    stats = MinMaxStats(config.q_range_floor)
+    for _ in range(num_simulations):
+        node = root
+        path = [root]
+        action = -1
+        while node.expanded():
+            action, node = select_child(node, stats, config)
+            path.append(node)
+        parent = path[-2]
+        step = model.recurrent_inference(parent.embedding[None], np.array([action], np.int32))
+        expand_node(node, step.embedding[0], float(step.reward[0]), float(step.discount[0]), step.prior_logits[0])
+        backpropagate(path, float(step.value[0]), stats)
+
+    visits = np.zeros(num_actions, np.int64)
+    for a, child in root.children.items():
+        visits[a] = child.visit_count
+    return visits, root.value()
+
+
+def select_child(node: Node, stats: MinMaxStats, config: SearchConfig) -> tuple[int, Node]:
+    """The child with the highest pUCT score; the lowest action wins ties."""
+    best = max(node.children.items(), key=lambda item: (ucb_score(node, item[1], stats, config), -item[0]))
+    return best
+
+
+def ucb_score(parent: Node, child: Node, stats: MinMaxStats, config: SearchConfig) -> float:
+    exploration = config.pb_c_init + math.log((parent.visit_count + config.pb_c_base + 1.0) / config.pb_c_base)
+    exploration *= math.sqrt(parent.visit_count)
+    # An unvisited child is assumed to be as good as its parent.
+    q = child.reward + child.discount * child.value() if child.visit_count > 0 else parent.value()
+    return stats.normalize(q) + exploration * child.prior / (1 + child.visit_count)
+
+
+def expand_node(node: Node, embedding: np.ndarray, reward: float, discount: float, prior_logits: np.ndarray) -> None:
+    node.embedding = embedding
+    node.reward = reward
+    node.discount = discount
+    logits = np.asarray(prior_logits, np.float64)
+    exp = [math.exp(x - max(logits)) for x in logits]
+    total = sum(exp)
+    for a, e in enumerate(exp):
+        node.children[a] = Node(e / total)
+
+
+def backpropagate(path: list[Node], value: float, stats: MinMaxStats) -> None:
+    """The leaf counts its own value once; each ancestor adds the discounted return through it."""
+    leaf = path[-1]
+    leaf.visit_count = 1
+    leaf.value_sum = value
+    for child, parent in zip(reversed(path[1:]), reversed(path[:-1]), strict=True):
+        stats.update(child.reward + child.discount * child.value())
+        value = child.reward + child.discount * value
+        parent.visit_count += 1
+        parent.value_sum += value

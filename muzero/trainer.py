@@ -1,0 +1,190 @@
+"""The single-process training loop: act, learn, evaluate, repeat.
+
+One iteration steps every acting environment once with a batched search, then runs as many
+training steps as the replay ratio owes (``acting.train_ratio`` per environment step), and every
+``eval.interval`` environment steps evaluates greedily. A periodic evaluation that reaches the
+solve threshold is confirmed on ``eval.confirm_episodes`` fresh episodes before the run counts
+as solved. The loop knows nothing of files or terminals: an ``Observer`` receives what happens.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from muzero.acting import Actor
+from muzero.config import Config
+from muzero.envs import BatchEnv, EnvStep, env_spec
+from muzero.evaluation import EvalResult, evaluate
+from muzero.learner import Learner, Losses
+from muzero.model import NetworkModel
+from muzero.networks import MuZeroNetwork
+from muzero.replay import ReplayBuffer
+from muzero.seeding import seed_everything
+
+
+@dataclass
+class Counters:
+    env_steps: int = 0
+    episodes: int = 0
+    train_steps: int = 0
+    owed_train_steps: float = 0.0
+    next_eval: int = 0
+    wall_seconds: float = 0.0  # accumulated over resumed sessions
+    solved: bool = False
+    env_steps_to_solve: int | None = None
+    seconds_to_solve: float | None = None
+    last_eval_mean: float | None = None
+    timers: dict[str, float] = field(default_factory=lambda: {"acting": 0.0, "learning": 0.0, "evaluation": 0.0})
+
+
+class Observer(Protocol):
+    def on_episodes(self, trainer: Trainer, returns: np.ndarray, lengths: np.ndarray) -> None: ...
+
+    def on_train_step(self, trainer: Trainer, losses: Losses) -> None: ...
+
+    def on_eval(self, trainer: Trainer, result: EvalResult, kind: str) -> None: ...
+
+    def on_iteration(self, trainer: Trainer) -> None: ...
+
+
+class Trainer:
+    def __init__(self, config: Config, observers: list[Observer] | None = None) -> None:
+        self.config = config
+        self.observers = list(observers or [])
+        torch.set_num_threads(config.run.threads)
+        torch.set_flush_denormal(True)  # tiny weights decaying into denormals slow CPU training ~15x
+        self.spec = env_spec(config.env.id, config.env.max_episode_steps)
+        self.generators = seed_everything(config.run.seed)
+        self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network)
+        self.model = NetworkModel(self.network, config.discount)
+        self.learner = Learner(self.network, config.learner)
+        self.replay = ReplayBuffer(
+            config.env.num_envs, self.spec.observation_size, self.spec.num_actions, config.replay
+        )
+        self.envs = BatchEnv(config.env.id, config.env.num_envs, self.generators.env_seed, config.env.max_episode_steps)
+        self.actor = Actor(
+            self.envs, self.model, self.replay, config.search, self.generators.acting, config.env.reward_scale
+        )
+        self.counters = Counters(next_eval=config.eval.interval)
+        self.solve_threshold = config.eval.solve_threshold
+        if self.solve_threshold is None:
+            self.solve_threshold = self.spec.reward_threshold
+        self._session_start = time.perf_counter()
+        self._session_base = 0.0
+
+    # -- the loop -----------------------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return self._session_base + time.perf_counter() - self._session_start
+
+    def temperature(self) -> float:
+        acting = self.config.acting
+        index = np.searchsorted(acting.temperature_env_steps, self.counters.env_steps, side="right") - 1
+        return acting.temperatures[max(index, 0)]
+
+    def run(self, max_env_steps: int | None = None) -> Counters:
+        """Train until solved (if configured) or ``max_env_steps``; returns the counters."""
+        budget = self.config.run.max_env_steps if max_env_steps is None else max_env_steps
+        self._session_base = self.counters.wall_seconds
+        self._session_start = time.perf_counter()
+        while self.counters.env_steps < budget:
+            if self.counters.solved and self.config.run.stop_when_solved:
+                break
+            self.iteration()
+        self.counters.wall_seconds = self.elapsed()
+        return self.counters
+
+    def iteration(self) -> None:
+        c = self.counters
+        started = time.perf_counter()
+        step = self.actor.step(self.temperature())
+        c.timers["acting"] += time.perf_counter() - started
+        c.env_steps += self.envs.num_envs
+        self._record_episodes(step)
+
+        started = time.perf_counter()
+        if self.replay.rows_added >= self.config.acting.min_replay_size:
+            c.owed_train_steps += self.envs.num_envs * self.config.acting.train_ratio
+            while c.owed_train_steps >= 1.0:
+                self.train_step()
+                c.owed_train_steps -= 1.0
+        c.timers["learning"] += time.perf_counter() - started
+
+        if c.env_steps >= c.next_eval:
+            c.next_eval += self.config.eval.interval
+            started = time.perf_counter()
+            self.periodic_evaluation()
+            c.timers["evaluation"] += time.perf_counter() - started
+        c.wall_seconds = self.elapsed()
+        for observer in self.observers:
+            observer.on_iteration(self)
+
+    def _record_episodes(self, step: EnvStep) -> None:
+        done = step.done
+        if done.any():
+            self.counters.episodes += int(done.sum())
+            for observer in self.observers:
+                observer.on_episodes(self, step.episode_return[done], step.episode_length[done])
+
+    def train_step(self) -> Losses:
+        cfg = self.config.learner
+        value_fn = self.learner.target_value if cfg.reanalyse_values else None
+        batch = self.replay.sample(
+            cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.config.discount, self.generators.replay, value_fn
+        )
+        losses, priorities = self.learner.update(batch)
+        self.replay.update_priorities(batch.index, priorities)
+        self.counters.train_steps += 1
+        for observer in self.observers:
+            observer.on_train_step(self, losses)
+        return losses
+
+    def evaluate(self, episodes: int, seed_offset: int = 0) -> EvalResult:
+        return evaluate(
+            self.model,
+            self.config.env.id,
+            episodes,
+            self.generators.eval_seed + seed_offset,
+            self.config.search,
+            self.config.env.max_episode_steps,
+        )
+
+    def periodic_evaluation(self) -> None:
+        """Evaluate; if the threshold is reached, confirm it on fresh episodes before calling the run solved."""
+        c = self.counters
+        # Each evaluation uses its own episode seeds, so a lucky set cannot be reused.
+        result = self.evaluate(self.config.eval.episodes, seed_offset=c.env_steps)
+        c.last_eval_mean = result.mean
+        self._notify_eval(result, "periodic")
+        threshold = self.solve_threshold
+        if threshold is None or result.mean < threshold or c.solved:
+            return
+        confirm = self.evaluate(self.config.eval.confirm_episodes, seed_offset=c.env_steps + 5_000)
+        self._notify_eval(confirm, "confirm")
+        if confirm.mean >= threshold:
+            c.solved = True
+            c.env_steps_to_solve = c.env_steps
+            c.seconds_to_solve = self.elapsed()
+
+    def final_evaluation(self) -> EvalResult | None:
+        episodes = self.config.eval.final_episodes
+        if episodes == 0:
+            return None
+        started = time.perf_counter()
+        # Seeds no periodic evaluation used.
+        result = self.evaluate(episodes, seed_offset=-5_000)
+        self.counters.timers["evaluation"] += time.perf_counter() - started
+        self._notify_eval(result, "final")
+        return result
+
+    def _notify_eval(self, result: EvalResult, kind: str) -> None:
+        for observer in self.observers:
+            observer.on_eval(self, result, kind)
+
+    def counters_dict(self) -> dict[str, Any]:
+        return asdict(self.counters)

@@ -1,0 +1,85 @@
+"""Configuration: validation, overrides from the command line, and round trips through plain data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from muzero.config import Config, field_docs
+from muzero.errors import ConfigError
+from muzero.presets import get_preset
+
+
+def test_defaults_round_trip_through_json():
+    config = Config()
+    again = Config.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+
+
+def test_set_parses_each_type():
+    config = Config().with_sets(
+        [
+            "search.num_simulations=50",
+            "discount=0.99",
+            "learner.reanalyse_values=false",
+            "acting.temperatures=1,0.5",
+            "acting.temperature_env_steps=0,1_000",
+            "eval.solve_threshold=none",
+            "env.id=Acrobot-v1",
+        ]
+    )
+    assert config.search.num_simulations == 50
+    assert config.discount == 0.99
+    assert config.learner.reanalyse_values is False
+    assert config.acting.temperatures == (1.0, 0.5)
+    assert config.acting.temperature_env_steps == (0, 1000)
+    assert config.eval.solve_threshold is None
+    assert config.env.id == "Acrobot-v1"
+
+
+def test_misspelled_key_suggests_the_closest():
+    with pytest.raises(ConfigError, match="did you mean 'search.num_simulations'"):
+        Config().with_sets(["search.num_simulation=3"])
+    with pytest.raises(ConfigError, match="did you mean 'search.num_simulations'"):
+        Config().with_sets(["num_simulations=3"])
+
+
+def test_out_of_range_names_the_field_and_range():
+    with pytest.raises(ConfigError, match=r"search.num_simulations = 0 is out of range: it must lie in \[1, inf\]"):
+        Config().with_sets(["search.num_simulations=0"])
+    with pytest.raises(ConfigError, match=r"discount = 1.5 .* \[0.0, 1.0\]"):
+        Config().with_sets(["discount=1.5"])
+    with pytest.raises(ConfigError, match="learner.learning_rate"):
+        Config().with_sets(["learner.learning_rate=0"])
+
+
+def test_wrong_type_is_reported():
+    with pytest.raises(ConfigError, match="search.num_simulations expects int, got 'many'"):
+        Config().with_sets(["search.num_simulations=many"])
+    with pytest.raises(ConfigError, match="expects key=value"):
+        Config().with_sets(["search.num_simulations"])
+
+
+def test_inconsistent_schedules_are_refused():
+    with pytest.raises(ConfigError, match="same length"):
+        Config().with_sets(["acting.temperatures=1,0.5"])
+
+
+def test_unknown_key_in_plain_data():
+    data = Config().to_dict()
+    data["search"]["simulations"] = 5
+    with pytest.raises(ConfigError, match="unknown config key 'search.simulations'"):
+        Config.from_dict(data)
+
+
+def test_every_field_is_documented():
+    rows = field_docs()
+    assert len(rows) > 40
+    for key, _, _, text in rows:
+        assert text and len(text) > 10, key
+
+
+def test_unknown_preset_lists_known_ones():
+    with pytest.raises(ConfigError, match="known presets: cartpole"):
+        get_preset("cartpol")

@@ -1,0 +1,123 @@
+"""The training loss: gradient scaling through the unroll, masks, and that it learns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from muzero.config import LearnerConfig, NetworkConfig
+from muzero.learner import Learner, cross_entropy, muzero_loss
+from muzero.networks import MuZeroNetwork
+from muzero.replay import TrainingBatch
+from muzero.support import scalar_to_two_hot
+
+K = 3
+
+
+def only_value_at(step: int, batch_size: int = 8) -> dict[str, torch.Tensor]:
+    """A batch whose only active loss term is the value loss of unroll step ``step``."""
+    gen = torch.Generator().manual_seed(step)
+    value_mask = torch.zeros(batch_size, K + 1)
+    value_mask[:, step] = 1.0
+    return {
+        "observation": torch.randn(batch_size, 4, generator=gen),
+        "actions": torch.randint(0, 2, (batch_size, K), generator=gen),
+        "target_value": torch.rand(batch_size, K + 1, generator=gen) * 20,
+        "value_mask": value_mask,
+        "target_reward": torch.zeros(batch_size, K + 1),
+        "reward_mask": torch.zeros(batch_size, K + 1),
+        "target_policy": torch.full((batch_size, K + 1, 2), 0.5),
+        "policy_mask": torch.zeros(batch_size, K + 1),
+        "weight": torch.ones(batch_size),
+    }
+
+
+@pytest.mark.parametrize("step", [0, 1, 2, 3])
+def test_gradient_reaching_the_representation_carries_half_per_dynamics_step_and_one_over_k(step):
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
+    # Non-zero output layers, so the value head passes gradient back into the state.
+    torch.nn.init.normal_(network.prediction_net[-1].weight)
+    batch = only_value_at(step)
+    parameters = list(network.representation_net.parameters())
+
+    total, _, _ = muzero_loss(network, batch, value_loss_weight=1.0)
+    scaled = torch.autograd.grad(total, parameters)
+
+    # The same loss term with no gradient scaling at all.
+    state = network.represent(batch["observation"])
+    for k in range(step):
+        state, _ = network.dynamics(state, batch["actions"][:, k])
+    _, value_logits = network.predict(state)
+    target = scalar_to_two_hot(batch["target_value"][:, step], network.value_support_size)
+    plain_loss = cross_entropy(value_logits, target).mean()
+    plain = torch.autograd.grad(plain_loss, parameters)
+
+    factor = 1.0 if step == 0 else 0.5**step / K
+    torch.testing.assert_close(total, plain_loss * (1.0 if step == 0 else 1.0 / K))
+    for g_scaled, g_plain in zip(scaled, plain, strict=True):
+        assert g_plain.abs().max() > 0
+        torch.testing.assert_close(g_scaled, g_plain * factor, rtol=1e-4, atol=1e-7)
+
+
+def test_masked_terms_contribute_nothing():
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
+    batch = only_value_at(2)
+    batch["value_mask"].zero_()
+    total, parts, _ = muzero_loss(network, batch, value_loss_weight=1.0)
+    assert total.item() == 0.0 and parts["value"].item() == 0.0
+
+
+def test_importance_weights_scale_each_sample():
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
+    batch = only_value_at(1)
+    full, _, _ = muzero_loss(network, batch, 1.0)
+    batch["weight"] = torch.zeros(8)
+    batch["weight"][0] = 1.0
+    single, _, _ = muzero_loss(network, batch, 1.0)
+    batch_one = {k: v[:1] for k, v in only_value_at(1).items()}
+    alone, _, _ = muzero_loss(network, batch_one, 1.0)
+    torch.testing.assert_close(single, alone / 8)
+    assert full.item() != single.item()
+
+
+def test_learner_fits_a_fixed_batch_and_returns_priorities():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=32, latent_size=16))
+    learner = Learner(network, LearnerConfig(learning_rate=3e-3, lr_warmup_steps=1, unroll_steps=K))
+    batch_size = 32
+    policy = rng.dirichlet([1, 1], size=(batch_size, K + 1)).astype(np.float32)
+    batch = TrainingBatch(
+        observation=rng.normal(size=(batch_size, 4)).astype(np.float32),
+        actions=rng.integers(0, 2, size=(batch_size, K)),
+        target_value=rng.uniform(0, 30, size=(batch_size, K + 1)).astype(np.float32),
+        value_mask=np.ones((batch_size, K + 1), bool),
+        target_reward=rng.uniform(0, 2, size=(batch_size, K + 1)).astype(np.float32),
+        reward_mask=np.ones((batch_size, K + 1), bool),
+        target_policy=policy,
+        policy_mask=np.ones((batch_size, K + 1), bool),
+        weight=np.ones(batch_size, np.float32),
+        index=np.arange(batch_size),
+    )
+    first, priorities = learner.update(batch)
+    assert priorities.shape == (batch_size,) and (priorities >= 0).all()
+    for _ in range(300):
+        last, _ = learner.update(batch)
+    # Random policy and reward targets have an entropy floor; the value loss has most room to fall.
+    assert last.value < 0.35 * first.value
+    assert last.total < 0.7 * first.total
+    assert learner.steps == 301
+
+
+def test_learning_rate_warms_up_then_decays():
+    network = MuZeroNetwork(4, 2, NetworkConfig())
+    learner = Learner(
+        network, LearnerConfig(learning_rate=0.01, lr_warmup_steps=10, lr_decay_rate=0.5, lr_decay_steps=100)
+    )
+    assert learner.learning_rate(0) == pytest.approx(0.001 * 0.5 ** (0 / 100))
+    assert learner.learning_rate(9) == pytest.approx(0.01 * 0.5 ** (9 / 100))
+    assert learner.learning_rate(100) == pytest.approx(0.005)

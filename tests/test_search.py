@@ -1,0 +1,124 @@
+"""The batched search against cases with known answers and against the plain reference MCTS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from muzero.config import SearchConfig
+from muzero.search import dirichlet_noise, run_mcts, select_actions, visit_policy
+from muzero.search_reference import run_mcts_reference
+from tests.models import BanditModel, RandomModel, TreeMDPModel
+
+NO_NOISE = SearchConfig(exploration_fraction=0.0)
+
+
+def test_bandit_picks_the_best_arm_and_concentrates_with_more_simulations():
+    arms = [0.1, 0.9, 0.5, 0.3]
+    model = BanditModel(arms)
+    observation = np.zeros((1, 1), np.float32)
+    shares = []
+    for simulations in (8, 32, 128, 512):
+        out = run_mcts(model, observation, NO_NOISE, rng=None, num_simulations=simulations)
+        assert out.visit_counts.sum() == simulations
+        assert out.visit_counts[0].argmax() == 1
+        shares.append(out.visit_counts[0, 1] / simulations)
+    assert shares == sorted(shares), shares
+    assert shares[-1] > 0.9
+    # Q of each visited arm is its known value (discount 0, so nothing after the reward counts).
+    out = run_mcts(model, observation, NO_NOISE, rng=None, num_simulations=64)
+    visited = out.visit_counts[0] > 0
+    np.testing.assert_allclose(out.q_values[0][visited], np.asarray(arms)[visited])
+
+
+def test_tree_mdp_with_perfect_model_finds_the_delayed_reward():
+    # State 0: action 0 pays 1 and leads to state 1, whose actions pay nothing and end;
+    # action 1 pays 0 and leads to state 2, where action 1 pays 10 and ends. Optimal: 1 then 1.
+    transitions = np.array([[1, 2], [3, 3], [3, 4], [3, 3], [4, 4]])
+    rewards = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 10.0], [0.0, 0.0], [0.0, 0.0]])
+    terminal = np.array([False, False, False, True, True])
+    model = TreeMDPModel(transitions, rewards, terminal, discount=0.9)
+    root = np.zeros((1, 1), np.float32)
+    # The first look at action 1 sees 0 against action 0's 1; a few dozen simulations reveal the 10.
+    out = run_mcts(model, root, NO_NOISE, rng=None, num_simulations=50)
+    assert out.q_values[0, 1] > out.q_values[0, 0] == 1.0
+    out = run_mcts(model, root, NO_NOISE, rng=None, num_simulations=200)
+    assert out.visit_counts[0].argmax() == 1
+    assert out.visit_counts[0, 1] > 0.8 * 200
+    # The root's Q for action 1 approaches its true value gamma * 10 as the search concentrates.
+    assert out.q_values[0, 1] == pytest.approx(9.0, abs=0.5)
+    # Starting in state 2, the search chooses action 1 (10) over action 0 (0).
+    out = run_mcts(model, np.full((1, 1), 2.0, np.float32), NO_NOISE, rng=None, num_simulations=20)
+    assert out.visit_counts[0].argmax() == 1
+
+
+@pytest.mark.parametrize("num_actions,simulations", [(2, 50), (3, 40), (5, 64)])
+def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, simulations):
+    model = RandomModel(num_actions, seed=num_actions)
+    rng = np.random.default_rng(1)
+    observation = rng.uniform(-2, 2, size=(12, 4))  # 12 trees whose roots all differ
+    config = SearchConfig(exploration_fraction=0.0, q_range_floor=1e-6)
+    batched = run_mcts(model, observation, config, rng=None, num_simulations=simulations)
+    distinct = {tuple(v) for v in batched.visit_counts}
+    assert len(distinct) > 3, "the batch elements should search differently"
+    for i in range(len(observation)):
+        visits, value = run_mcts_reference(model, observation[i], config, simulations)
+        np.testing.assert_array_equal(batched.visit_counts[i], visits)
+        assert batched.root_value[i] == pytest.approx(value, rel=1e-12)
+
+
+def test_batched_search_matches_the_reference_with_the_same_root_noise():
+    model = RandomModel(4, seed=7)
+    observation = np.random.default_rng(2).uniform(-2, 2, size=(6, 4))
+    config = SearchConfig(exploration_fraction=0.25, dirichlet_alpha=0.3)
+    batched = run_mcts(model, observation, config, rng=np.random.default_rng(3), num_simulations=30)
+    for i in range(len(observation)):
+        visits, _ = run_mcts_reference(model, observation[i], config, 30, root_prior=batched.root_prior[i])
+        np.testing.assert_array_equal(batched.visit_counts[i], visits)
+
+
+def test_each_tree_is_independent_of_the_rest_of_the_batch():
+    model = RandomModel(3, seed=3)
+    observation = np.random.default_rng(4).uniform(-2, 2, size=(9, 4))
+    together = run_mcts(model, observation, NO_NOISE, rng=None, num_simulations=30)
+    for i in range(len(observation)):
+        alone = run_mcts(model, observation[i : i + 1], NO_NOISE, rng=None, num_simulations=30)
+        np.testing.assert_array_equal(together.visit_counts[i], alone.visit_counts[0])
+
+
+def test_illegal_root_actions_are_never_visited():
+    model = RandomModel(4, seed=5)
+    observation = np.random.default_rng(5).uniform(-2, 2, size=(3, 4))
+    legal = np.array([[True, False, True, False], [False, False, False, True], [True, True, True, True]])
+    config = SearchConfig()
+    out = run_mcts(model, observation, config, rng=np.random.default_rng(0), num_simulations=40, legal_actions=legal)
+    assert (out.visit_counts[~legal] == 0).all()
+    assert (out.root_prior[~legal] == 0).all()
+    assert out.visit_counts[1, 3] == 40
+    for i in range(3):
+        visits, _ = run_mcts_reference(
+            model, observation[i], config, 40, root_prior=out.root_prior[i], legal_actions=legal[i]
+        )
+        np.testing.assert_array_equal(out.visit_counts[i], visits)
+
+
+def test_select_actions_greedy_and_by_temperature():
+    counts = np.array([[1, 7, 2], [5, 0, 5], [0, 0, 9]])
+    np.testing.assert_array_equal(select_actions(counts, 0.0, None), [1, 0, 2])
+    rng = np.random.default_rng(0)
+    draws = np.array([select_actions(counts[:1], 1.0, rng)[0] for _ in range(20_000)])
+    frequencies = np.bincount(draws, minlength=3) / len(draws)
+    np.testing.assert_allclose(frequencies, [0.1, 0.7, 0.2], atol=0.015)
+    # Temperature 0.5 squares the counts: 1, 49, 4.
+    draws = np.array([select_actions(counts[:1], 0.5, rng)[0] for _ in range(20_000)])
+    np.testing.assert_allclose(np.bincount(draws, minlength=3) / len(draws), np.array([1, 49, 4]) / 54, atol=0.015)
+    # An action with no visits is never sampled.
+    assert (select_actions(np.tile(counts[2:], (1000, 1)), 1.0, rng) == 2).all()
+    np.testing.assert_allclose(visit_policy(counts)[0], [0.1, 0.7, 0.2])
+
+
+def test_dirichlet_noise_is_a_distribution_over_legal_actions():
+    legal = np.array([[True, True, False], [True, True, True]])
+    noise = dirichlet_noise(np.random.default_rng(0), legal, 0.3)
+    np.testing.assert_allclose(noise.sum(axis=1), 1.0)
+    assert noise[0, 2] == 0
