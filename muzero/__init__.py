@@ -1,0 +1,29 @@
+"""muzero: a correct, fast, well-tested MuZero in PyTorch.
+
+from muzero import MuZero, presets
+agent = MuZero(presets.cartpole()).learn()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["Config", "MuZero", "__version__", "presets"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so ``import muzero.support`` stays light.
+    if name == "MuZero":
+        from muzero.agent import MuZero
+
+        return MuZero
+    if name == "Config":
+        from muzero.config import Config
+
+        return Config
+    if name == "presets":
+        from muzero import presets
+
+        return presets
+    raise AttributeError(f"module 'muzero' has no attribute {name!r}")

@@ -144,6 +144,8 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         tensors = batch_to_tensors(batch)
+        if not torch.isfinite(tensors["target_value"]).all():
+            raise TrainingDiverged(f"value targets became non-finite at training step {self.steps}")
         total, parts, initial_value = muzero_loss(self.network, tensors, self.config.value_loss_weight)
         if not torch.isfinite(total):
             raise TrainingDiverged(f"the training loss became {total.item()} at training step {self.steps}")

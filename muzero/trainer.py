@@ -17,8 +17,10 @@ import numpy as np
 import torch
 
 from muzero.acting import Actor
+from muzero.checkpoint import tensors_to_numpy
 from muzero.config import Config
 from muzero.envs import BatchEnv, EnvStep, env_spec
+from muzero.errors import CheckpointError
 from muzero.evaluation import EvalResult, evaluate
 from muzero.learner import Learner, Losses
 from muzero.model import NetworkModel
@@ -35,6 +37,7 @@ class Counters:
     owed_train_steps: float = 0.0
     next_eval: int = 0
     wall_seconds: float = 0.0  # accumulated over resumed sessions
+    next_checkpoint: int = 0
     solved: bool = False
     env_steps_to_solve: int | None = None
     seconds_to_solve: float | None = None
@@ -70,12 +73,13 @@ class Trainer:
         self.actor = Actor(
             self.envs, self.model, self.replay, config.search, self.generators.acting, config.env.reward_scale
         )
-        self.counters = Counters(next_eval=config.eval.interval)
+        self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
         if self.solve_threshold is None:
             self.solve_threshold = self.spec.reward_threshold
         self._session_start = time.perf_counter()
         self._session_base = 0.0
+        self.stop_requested = False  # set from a signal handler; the loop stops between iterations
 
     # -- the loop -----------------------------------------------------------------------------------------------
 
@@ -92,7 +96,7 @@ class Trainer:
         budget = self.config.run.max_env_steps if max_env_steps is None else max_env_steps
         self._session_base = self.counters.wall_seconds
         self._session_start = time.perf_counter()
-        while self.counters.env_steps < budget:
+        while self.counters.env_steps < budget and not self.stop_requested:
             if self.counters.solved and self.config.run.stop_when_solved:
                 break
             self.iteration()
@@ -186,5 +190,55 @@ class Trainer:
         for observer in self.observers:
             observer.on_eval(self, result, kind)
 
-    def counters_dict(self) -> dict[str, Any]:
-        return asdict(self.counters)
+    # -- checkpoints ----------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run: weights, optimiser, replay, counters, random states."""
+        self.counters.wall_seconds = self.elapsed()
+        return {
+            "config": self.config.to_dict(),
+            "env": {
+                "id": self.config.env.id,
+                "observation_size": self.spec.observation_size,
+                "num_actions": self.spec.num_actions,
+            },
+            "network": self.network.state_dict(),
+            "learner": self.learner.state_dict(),
+            "replay": self.replay.state_dict(),
+            "counters": asdict(self.counters),
+            "rng": {
+                "acting": self.generators.acting.bit_generator.state,
+                "replay": self.generators.replay.bit_generator.state,
+                "torch": torch.get_rng_state(),
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint; episodes that were running when it was written count as cut off."""
+        env = state["env"]
+        if (env["observation_size"], env["num_actions"]) != (self.spec.observation_size, self.spec.num_actions):
+            raise CheckpointError(
+                f"checkpoint is for {env['id']} ({env['observation_size']} observations, {env['num_actions']} "
+                f"actions) but the config's environment {self.config.env.id} has {self.spec.observation_size} "
+                f"observations and {self.spec.num_actions} actions"
+            )
+        try:
+            self.network.load_state_dict(state["network"])
+            self.learner.load_state_dict(state["learner"])
+            self.replay.load_state_dict(tensors_to_numpy(state["replay"]))
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise CheckpointError(f"checkpoint does not fit this config's network or replay: {error}") from None
+        self.replay.close_running_episodes()
+        self.counters = Counters(**state["counters"])
+        self.generators.acting.bit_generator.state = state["rng"]["acting"]
+        self.generators.replay.bit_generator.state = state["rng"]["replay"]
+        torch.set_rng_state(state["rng"]["torch"])
+        # Environment states can't be saved in general: start fresh episodes, seeded from where the run is.
+        self.envs.close()
+        self.envs = BatchEnv(
+            self.config.env.id,
+            self.config.env.num_envs,
+            self.generators.env_seed + self.counters.env_steps,
+            self.config.env.max_episode_steps,
+        )
+        self.actor.envs = self.envs

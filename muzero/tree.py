@@ -124,7 +124,7 @@ def select_action(
             visits = node_visits[b, child]
             q = node_reward[b, child] + node_discount[b, child] * (node_value_sum[b, child] / visits)
         score = normalized_q(q, q_min, q_max, q_floor) + exploration * tree_children_prior[b, node, a] / (1 + visits)
-        if score > best_score:
+        if score > best_score or best_action < 0:  # a NaN score (diverged model) still yields an action
             best_score = score
             best_action = a
     return best_action

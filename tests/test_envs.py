@@ -66,12 +66,6 @@ def test_continuous_actions_are_refused():
         make_env("Pendulum-v1")
 
 
-class ImageEnv(gym.Env):
-    observation_space = gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
-    action_space = gym.spaces.Discrete(2)
-
-
 def test_non_vector_observations_are_refused():
-    gym.register("muzero-test/ImageEnv-v0", entry_point=ImageEnv)
     with pytest.raises(EnvironmentNotSupported, match="flat Box"):
-        make_env("muzero-test/ImageEnv-v0")
+        make_env("tests.fake_envs:muzero-test/ImageEnv-v0")

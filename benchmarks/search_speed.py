@@ -1,0 +1,129 @@
+"""How fast is the search, and how much of its time is the network's?
+
+For B = 1, 16 and 256 trees of 50 simulations with the CartPole preset's network, prints one
+record per configuration:
+
+    {"impl": "batched" | "reference", "batch": B, "simulations": 50,
+     "searches_per_s": ..., "expansions_per_s": ..., "seconds_per_search_batch": ...,
+     "network_share": ...}
+
+``network_share`` is the time the same network calls take when run alone (one initial and 50
+recurrent calls of batch B for "batched"; B x 51 calls of batch 1 for "reference"), divided by
+the search's time: 1.0 would mean tree bookkeeping costs nothing.
+
+The untrained network's value and reward heads start at zero, which makes every tree nearly
+flat; they are re-initialised randomly here so trees grow as deep as a trained agent's
+(or pass --checkpoint to use trained weights).
+
+    python benchmarks/search_speed.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+from muzero.model import NetworkModel
+from muzero.networks import MuZeroNetwork
+from muzero.presets import cartpole
+from muzero.search import run_mcts
+from muzero.search_reference import run_mcts_reference
+
+
+def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
+    config = cartpole()
+    network = MuZeroNetwork(4, 2, config.network)
+    if checkpoint:
+        from muzero.checkpoint import load_checkpoint
+
+        network.load_state_dict(load_checkpoint(checkpoint)["network"])
+    else:
+        torch.manual_seed(0)
+        with torch.no_grad():
+            torch.nn.init.normal_(network.prediction_net[-1].weight, std=0.5)
+            torch.nn.init.normal_(network.dynamics_net[-1].weight, std=0.5)
+    return NetworkModel(network, config.discount), config.search
+
+
+def timed(fn, min_seconds: float) -> float:
+    """Seconds per call, repeating until at least ``min_seconds`` have passed."""
+    fn()  # warm up (compiles the kernels on first use)
+    calls, started = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            return elapsed / calls
+
+
+def network_alone(model: NetworkModel, observation: np.ndarray, simulations: int, batch: int) -> float:
+    """One initial and ``simulations`` recurrent calls at batch ``batch``, on realistic inputs."""
+    root = model.initial_inference(observation[:batch])
+    embedding = root.embedding
+    actions = np.zeros(batch, np.int32)
+    for sim in range(simulations):
+        actions[:] = sim % 2
+        model.recurrent_inference(embedding, actions)
+    return 0.0
+
+
+def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str, min_seconds: float) -> dict:
+    observation = np.random.default_rng(batch).normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+    if impl == "batched":
+        search_time = timed(
+            lambda: run_mcts(model, observation, search, None, num_simulations=simulations), min_seconds
+        )
+        network_time = timed(lambda: network_alone(model, observation, simulations, batch), min_seconds)
+    else:
+
+        def reference() -> None:
+            for row in observation:
+                run_mcts_reference(model, row, search, simulations)
+
+        def reference_network() -> None:
+            for i in range(batch):
+                network_alone(model, observation[i : i + 1], simulations, 1)
+
+        search_time = timed(reference, min_seconds)
+        network_time = timed(reference_network, min_seconds)
+    return {
+        "impl": impl,
+        "batch": batch,
+        "simulations": simulations,
+        "searches_per_s": round(batch / search_time, 1),
+        "expansions_per_s": round(batch * simulations / search_time, 1),
+        "seconds_per_search_batch": round(search_time, 6),
+        "network_share": round(network_time / search_time, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print only the JSON list")
+    parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
+    parser.add_argument("--simulations", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as in training)")
+    parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
+    parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
+    parser.add_argument("--no-reference", action="store_true", help="skip the slow reference search")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model, search = build_model(args.checkpoint)
+    records = []
+    for batch in (int(b) for b in args.batches.split(",")):
+        for impl in ("batched",) if args.no_reference else ("batched", "reference"):
+            records.append(measure(model, search, batch, args.simulations, impl, args.min_seconds))
+            if not args.json:
+                print(json.dumps(records[-1]), file=sys.stderr)
+    print(json.dumps(records, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""The ``muzero`` command: train, eval, render and plot.
+
+Bad input (unknown preset or key, out-of-range value, unsupported environment, missing or
+corrupt run) prints one line and exits with status 2; it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from muzero.config import field_docs
+from muzero.errors import UserError
+
+DESCRIPTION = "MuZero for Gymnasium environments with discrete actions and vector observations."
+
+
+def config_reference() -> str:
+    lines = ["configuration keys (use --set KEY=VALUE; lists are comma-separated):"]
+    for key, type_name, default, text in field_docs():
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        lines.append(f"  {key} ({type_name}, default {shown})\n      {text}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from muzero.presets import PRESETS
+
+    parser = argparse.ArgumentParser(prog="muzero", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="train an agent (default: CartPole-v1 until solved)",
+        description="Train until the environment's reward threshold is confirmed over 100 evaluation episodes "
+        "or the step budget runs out. Writes a run directory with config.json, metrics.csv, "
+        "TensorBoard events, checkpoint.pt, summary.json, learning_curve.png and agent.gif.",
+        epilog=config_reference(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help=f"named configuration: {', '.join(sorted(PRESETS))} (default: cartpole, or generic "
+        f"defaults when --env is given)",
+    )
+    train.add_argument(
+        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, vector observations)"
+    )
+    train.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 0)")
+    train.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="environment step budget")
+    train.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write the run (default runs/<env>__<preset>__<seed>__<time>)",
+    )
+    train.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable); the keys are listed below",
+    )
+    train.add_argument(
+        "--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint"
+    )
+    train.add_argument("--quiet", action="store_true", help="no progress output, only the final report")
+
+    evaluate = commands.add_parser(
+        "eval", help="evaluate a saved agent", description="Greedy evaluation (no root noise, most-visited action)."
+    )
+    evaluate.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
+    evaluate.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes (default 100)")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first episode (default 0)")
+    evaluate.add_argument("--json", action="store_true", help="print {episodes, mean, std, min, max, returns} as JSON")
+
+    render = commands.add_parser("render", help="render evaluation episodes to a GIF or MP4")
+    render.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
+    render.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="output .gif or .mp4 (default DIR/agent.gif; MP4 needs imageio[ffmpeg])",
+    )
+    render.add_argument("--episodes", type=int, default=1, metavar="N", help="episodes, back to back (default 1)")
+    render.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first episode (default 0)")
+
+    plot = commands.add_parser(
+        "plot",
+        help="plot learning curves of one or several runs",
+        description="One run: its evaluation and training returns. Several runs (e.g. seeds): their mean and spread.",
+    )
+    plot.add_argument("paths", type=Path, nargs="+", metavar="DIR", help="run directories")
+    plot.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="output PNG (default DIR/learning_curve.png for one run, learning_curves.png for several)",
+    )
+    return parser
+
+
+def _version() -> str:
+    from muzero import __version__
+
+    return __version__
+
+
+def resolve_config(args: argparse.Namespace):
+    from muzero.presets import generic, get_preset
+
+    if args.preset is None and args.env is not None:
+        config, preset = generic(args.env), "generic"
+    else:
+        preset = args.preset or "cartpole"
+        config = get_preset(preset)
+    sets = list(args.sets)
+    if args.env is not None:
+        sets.insert(0, f"env.id={args.env}")
+    if args.seed is not None:
+        sets.append(f"run.seed={args.seed}")
+    if args.max_env_steps is not None:
+        sets.append(f"run.max_env_steps={args.max_env_steps}")
+    return config.with_sets(sets), preset
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from muzero.envs import env_spec
+    from muzero.runner import default_run_dir, resume_run, start_run, train
+
+    if args.resume is not None:
+        if args.preset or args.env or args.seed is not None or args.run_dir:
+            raise UserError("--resume continues a run as it was configured; it takes only --max-env-steps and --set")
+        trainer = resume_run(args.resume, args.sets, args.max_env_steps)
+        run_dir = args.resume
+    else:
+        config, preset = resolve_config(args)
+        env_spec(config.env.id, config.env.max_episode_steps)  # fail fast on a bad environment
+        run_dir = args.run_dir or default_run_dir(config, preset)
+        trainer = start_run(config, run_dir, preset)
+    if not args.quiet:
+        print(f"training {trainer.config.env.id} (seed {trainer.config.run.seed}) in {run_dir}", file=sys.stderr)
+    outcome = train(trainer, run_dir, progress=not args.quiet)
+    print(report(outcome.summary, run_dir))
+    return outcome.exit_code
+
+
+def report(summary: dict, run_dir: Path) -> str:
+    lines = [f"run: {run_dir}", f"status: {summary['status']}"]
+    if summary["solved"]:
+        lines.append(
+            f"solved: mean >= {summary['solve_threshold']:g} after {summary['env_steps_to_solve']:,} "
+            f"environment steps and {summary['seconds_to_solve']:.1f} s"
+        )
+    else:
+        lines.append(f"solved: no (threshold {summary['solve_threshold']})")
+    final = summary.get("final_eval")
+    if final:
+        lines.append(
+            f"final evaluation: mean {final['mean']:.1f} +- {final['std']:.1f} (min {final['min']:g}, "
+            f"max {final['max']:g}) over {final['episodes']} episodes"
+        )
+    lines.append(
+        f"environment steps: {summary['total_env_steps']:,}, training steps: "
+        f"{summary['total_train_steps']:,}, wall-clock: {summary['wall_seconds']:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def command_eval(args: argparse.Namespace) -> int:
+    from muzero.agent import MuZero
+
+    if args.episodes < 1:
+        raise UserError("--episodes must be at least 1")
+    agent = MuZero.load(args.path)
+    result = agent.evaluate(args.episodes, args.seed)
+    if args.json:
+        print(json.dumps(result.summary() | {"returns": [float(r) for r in result.returns]}))
+    else:
+        s = result.summary()
+        print(
+            f"{agent.config.env.id}: mean {s['mean']:.1f} +- {s['std']:.1f} (min {s['min']:g}, max {s['max']:g}) "
+            f"over {s['episodes']} episodes"
+        )
+    return 0
+
+
+def command_render(args: argparse.Namespace) -> int:
+    from muzero.agent import MuZero
+    from muzero.render import record_episode, save_animation
+
+    if args.episodes < 1:
+        raise UserError("--episodes must be at least 1")
+    agent = MuZero.load(args.path)
+    out = args.out or (args.path if args.path.is_dir() else args.path.parent) / "agent.gif"
+    frames, returns = [], []
+    for episode in range(args.episodes):
+        recording = record_episode(
+            agent.model,
+            agent.config.env.id,
+            agent.config.search,
+            seed=args.seed + episode,
+            max_episode_steps=agent.config.env.max_episode_steps,
+        )
+        frames += recording.frames
+        returns.append(recording.episode_return)
+    path = save_animation(frames, out)
+    print(f"wrote {path} ({len(frames)} frames; returns {', '.join(f'{r:g}' for r in returns)})")
+    return 0
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    from muzero.plotting import plot_runs
+
+    for path in args.paths:
+        if not path.is_dir():
+            raise UserError(f"no such run directory: {path}")
+    out = args.out or (args.paths[0] / "learning_curve.png" if len(args.paths) == 1 else Path("learning_curves.png"))
+    threshold = _threshold_of(args.paths[0])
+    print(f"wrote {plot_runs(args.paths, out, threshold=threshold)}")
+    return 0
+
+
+def _threshold_of(run_dir: Path) -> float | None:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())["solve_threshold"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+COMMANDS = {"train": command_train, "eval": command_eval, "render": command_render, "plot": command_plot}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"muzero {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

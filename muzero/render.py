@@ -1,0 +1,164 @@
+"""Watch the agent: record an evaluation episode as frames and save it as a GIF (or an MP4).
+
+The episode is played exactly as evaluation plays it (no root noise, the most-visited action),
+so what the animation shows is what the evaluation numbers measure.
+
+Letters: H frame height, W frame width, A actions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from muzero.config import SearchConfig
+from muzero.envs import make_env
+from muzero.errors import UserError
+from muzero.search import Model, run_mcts, select_actions
+
+SUPPORTED_SUFFIXES = (".gif", ".mp4")
+
+
+class Recording(NamedTuple):
+    frames: list[np.ndarray]  # each (H, W, 3) uint8
+    episode_return: float  # undiscounted
+    length: int  # steps taken
+
+
+def record_episode(
+    model: Model,
+    env_id: str,
+    search: SearchConfig,
+    seed: int,
+    max_episode_steps: int | None = None,
+    frame_skip: int = 1,
+) -> Recording:
+    """Play one greedy episode, keeping every ``frame_skip``-th frame and always the first and last."""
+    if frame_skip < 1:
+        raise UserError(f"frame_skip must be at least 1, got {frame_skip}")
+    env = make_env(env_id, max_episode_steps, render_mode="rgb_array")
+    try:
+        observation, info = env.reset(seed=seed)
+        frames = [_render_frame(env, env_id)]
+        episode_return, length, done = 0.0, 0, False
+        while not done:
+            mask = info.get("action_mask")
+            legal = None if mask is None else np.asarray(mask, bool)[None]  # (1, A)
+            observation_batch = np.asarray(observation)[None].astype(np.float32)  # (1, D)
+            result = run_mcts(model, observation_batch, search, rng=None, legal_actions=legal)
+            action = int(select_actions(result.visit_counts, 0.0, None)[0])
+            observation, reward, terminated, truncated, info = env.step(action)
+            episode_return += float(reward)
+            length += 1
+            done = bool(terminated or truncated)
+            if done or length % frame_skip == 0:
+                frames.append(_render_frame(env, env_id))
+    finally:
+        env.close()
+    return Recording(frames, episode_return, length)
+
+
+def _render_frame(env: gym.Env, env_id: str) -> np.ndarray:
+    """(H, W, 3) uint8 picture of the current state, or a UserError if the environment can't draw one."""
+    try:
+        frame = env.render()
+    except Exception as error:  # back ends fail in many ways: no display, missing pygame, no renderer at all
+        raise UserError(f"{env_id} cannot render frames (render_mode='rgb_array' failed: {error})") from None
+    if frame is None:
+        raise UserError(f"{env_id} returned no frame; it does not support render_mode='rgb_array'")
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise UserError(f"{env_id} rendered an array of shape {frame.shape}, not an (H, W, 3) RGB picture")
+    return frame.astype(np.uint8, copy=False)
+
+
+def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30, scale: float = 1.0) -> Path:
+    """Write (H, W, 3) uint8 frames to ``path`` as a looping ``.gif`` or an ``.mp4``, atomically.
+
+    ``scale`` resizes every frame (0.5 halves width and height) to make the file smaller.
+    In a GIF, consecutive identical frames are merged into one longer frame.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UserError(f"cannot write {path.name!r}: supported formats are {' and '.join(SUPPORTED_SUFFIXES)}")
+    if not frames:
+        raise UserError("there are no frames to save")
+    if fps < 1:
+        raise UserError(f"fps must be at least 1, got {fps}")
+    if scale <= 0:
+        raise UserError(f"scale must be positive, got {scale}")
+    frames = _resize(frames, scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A temporary file beside the target, renamed over it, so a reader never sees half an animation.
+    handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+    os.close(handle)
+    temporary = Path(temporary_name)
+    try:
+        if suffix == ".gif":
+            _write_gif(frames, temporary, fps)
+        else:
+            _write_mp4(frames, temporary, fps)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _resize(frames: list[np.ndarray], scale: float) -> list[np.ndarray]:
+    first = np.asarray(frames[0])
+    if first.ndim != 3 or first.shape[2] != 3:
+        raise ValueError(f"frames must be (H, W, 3) arrays, got shape {first.shape}")
+    if any(np.shape(frame) != first.shape for frame in frames):
+        raise ValueError("all frames must have the same shape")
+    if scale == 1.0:
+        return [np.asarray(frame, np.uint8) for frame in frames]
+    from PIL import Image
+
+    height, width = first.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST
+    return [np.asarray(Image.fromarray(np.asarray(frame, np.uint8)).resize(size, resample)) for frame in frames]
+
+
+def _write_gif(frames: list[np.ndarray], path: Path, fps: int) -> None:
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in frames]
+    palette = _shared_palette(images)
+    # One palette for every frame keeps colours steady and lets Pillow store only what changed between frames.
+    paletted = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+    # GIF delays count in hundredths of a second, and browsers slow anything under 20 ms down to 100 ms.
+    duration = max(20, round(1000 / fps))
+    paletted[0].save(path, format="GIF", save_all=True, append_images=paletted[1:], loop=0, duration=duration)
+
+
+def _shared_palette(images: list) -> object:
+    """An adaptive palette (a paletted image) fitted to up to eight frames spread over the episode."""
+    from PIL import Image
+
+    step = max(1, len(images) // 8)
+    samples = images[::step][:8]
+    width, height = samples[0].size
+    montage = Image.new("RGB", (width * len(samples), height))
+    for k, image in enumerate(samples):
+        montage.paste(image, (k * width, 0))
+    return montage.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+
+
+def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg  # noqa: F401  (imageio's ffmpeg plugin needs it)
+    except ImportError:
+        raise UserError(
+            "MP4 output needs imageio with ffmpeg: pip install 'imageio[ffmpeg]' (or save a .gif, which needs nothing)"
+        ) from None
+    with imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps) as writer:
+        for frame in frames:
+            writer.append_data(frame)

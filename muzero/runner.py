@@ -1,0 +1,255 @@
+"""A training run and its directory: config, metrics, checkpoints, summary, learning curve and GIF.
+
+This is the shell around ``Trainer``: it owns files, signals and output, and the trainer knows
+none of them. A run directory holds
+
+    config.json          the resolved config (plain JSON)
+    metrics.csv          every scalar, long format (see ``muzero.metrics``)
+    events.out.tfevents.*  the same scalars for TensorBoard
+    checkpoint.pt        the latest checkpoint (atomic; resume with ``muzero train --resume DIR``)
+    summary.json         the outcome, written at the end
+    learning_curve.png   evaluation and training returns against steps and wall-clock
+    agent.gif            one evaluation episode
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+
+from muzero import __version__
+from muzero.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from muzero.config import Config
+from muzero.errors import CheckpointError, TrainingDiverged, UserError
+from muzero.evaluation import EvalResult
+from muzero.learner import Losses
+from muzero.metrics import MetricsLogger, truncate_metrics
+from muzero.progress import ProgressPrinter
+from muzero.trainer import Trainer
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "solved", "budget", "interrupted" or "diverged"
+    summary: dict[str, Any]
+    run_dir: Path | None
+
+    @property
+    def exit_code(self) -> int:
+        return {"interrupted": 130, "diverged": 1}.get(self.status, 0)
+
+
+def versions() -> dict[str, str]:
+    return {
+        "muzero": __version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def default_run_dir(config: Config, preset: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = config.env.id.replace("/", "_")
+    return Path("runs") / f"{env}__{preset}__{config.run.seed}__{stamp}"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2) + "\n"
+    atomic_write(path, lambda file: file.write(text.encode()))
+
+
+def start_run(config: Config, run_dir: Path, preset: str) -> Trainer:
+    """A fresh run in a new (or empty) directory."""
+    if (run_dir / CHECKPOINT_NAME).exists():
+        raise UserError(f"{run_dir} already holds a run; continue it with: muzero train --resume {run_dir}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(config)
+    write_json(run_dir / "config.json", {"preset": preset, "config": config.to_dict()})
+    return trainer
+
+
+def resume_run(run_dir: Path, sets: list[str], max_env_steps: int | None) -> Trainer:
+    """Rebuild a run from its checkpoint, optionally with overrides (shapes must still match)."""
+    if not run_dir.is_dir():
+        raise CheckpointError(f"no such run directory: {run_dir}")
+    state = load_checkpoint(run_dir)
+    config = Config.from_dict(state["config"]).with_sets(sets)
+    if max_env_steps is not None:
+        config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
+    trainer = Trainer(config)
+    trainer.load_state_dict(state)
+    truncate_metrics(run_dir, int(state.get("metrics_bytes", 0)))
+    if sets or max_env_steps is not None:
+        write_json(run_dir / "config.json", {"preset": _preset_of(run_dir), "config": config.to_dict()})
+    return trainer
+
+
+def _preset_of(run_dir: Path) -> str:
+    try:
+        return json.loads((run_dir / "config.json").read_text())["preset"]
+    except (OSError, ValueError, KeyError):
+        return "custom"
+
+
+class Checkpointer:
+    """An observer that writes a checkpoint every ``run.checkpoint_interval`` environment steps."""
+
+    def __init__(self, run_dir: Path, metrics: MetricsLogger) -> None:
+        self.run_dir = run_dir
+        self.metrics = metrics
+
+    def save(self, trainer: Trainer) -> None:
+        state = trainer.state_dict()
+        state["metrics_bytes"] = self.metrics.flush()
+        save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
+
+    def on_iteration(self, trainer: Trainer) -> None:
+        c = trainer.counters
+        interval = trainer.config.run.checkpoint_interval
+        if interval and c.env_steps >= c.next_checkpoint:
+            while c.next_checkpoint <= c.env_steps:
+                c.next_checkpoint += interval
+            self.save(trainer)
+
+    def on_episodes(self, trainer: Trainer, returns: np.ndarray, lengths: np.ndarray) -> None:
+        pass
+
+    def on_train_step(self, trainer: Trainer, losses: Losses) -> None:
+        pass
+
+    def on_eval(self, trainer: Trainer, result: EvalResult, kind: str) -> None:
+        pass
+
+
+@contextmanager
+def stop_on_interrupt(trainer: Trainer, progress: ProgressPrinter | None):
+    """First Ctrl-C (or SIGTERM) asks the loop to stop after the current iteration; a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop_requested = True
+        if progress is not None:
+            progress.message("stopping after this iteration and saving a checkpoint (Ctrl-C again to abort)")
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def train(trainer: Trainer, run_dir: Path | None, progress: bool = True, artifacts: bool = True) -> RunOutcome:
+    """Run the loop with metrics, progress and checkpoints; then evaluate, summarise, plot and render."""
+    config = trainer.config
+    printer = (
+        ProgressPrinter(config.run.max_env_steps, interval_seconds=config.run.log_interval_seconds)
+        if progress
+        else None
+    )
+    observers: list[Any] = [printer] if printer else []
+    metrics = checkpointer = None
+    if run_dir is not None:
+        metrics = MetricsLogger(run_dir)
+        checkpointer = Checkpointer(run_dir, metrics)
+        observers += [metrics, checkpointer]
+    trainer.observers = observers + [o for o in trainer.observers if o not in observers]
+    status = "budget"
+    try:
+        with stop_on_interrupt(trainer, printer):
+            trainer.run()
+        if trainer.stop_requested:
+            status = "interrupted"
+        elif trainer.counters.solved:
+            status = "solved"
+        if checkpointer is not None:
+            checkpointer.save(trainer)
+    except TrainingDiverged as error:
+        status = "diverged"
+        where = f"; the last good checkpoint is {run_dir / CHECKPOINT_NAME}" if run_dir else ""
+        _say(printer, f"training stopped: {error}{where}")
+    finally:
+        if printer:
+            printer.close()
+
+    final = None
+    if status in ("solved", "budget"):
+        final = trainer.final_evaluation()
+    summary = make_summary(trainer, final, status)
+    if run_dir is not None and metrics is not None:
+        metrics.close()
+        write_json(run_dir / "summary.json", summary)
+        if artifacts and status in ("solved", "budget"):
+            write_artifacts(trainer, run_dir, printer)
+    if status == "interrupted" and run_dir is not None:
+        _say(
+            printer,
+            f"interrupted at {trainer.counters.env_steps:,} env steps; checkpoint saved. "
+            f"Continue with: muzero train --resume {run_dir}",
+        )
+    trainer.observers = [o for o in trainer.observers if o not in observers]
+    return RunOutcome(status, summary, run_dir)
+
+
+def _say(printer: ProgressPrinter | None, text: str) -> None:
+    if printer is not None:
+        printer.message(text)
+
+
+def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dict[str, Any]:
+    c = trainer.counters
+    return {
+        "env_id": trainer.config.env.id,
+        "seed": trainer.config.run.seed,
+        "status": status,
+        "solved": c.solved,
+        "solve_threshold": trainer.solve_threshold,
+        "env_steps_to_solve": c.env_steps_to_solve,
+        "seconds_to_solve": None if c.seconds_to_solve is None else round(c.seconds_to_solve, 2),
+        "final_eval": None if final is None else final.summary(),
+        "total_env_steps": c.env_steps,
+        "total_train_steps": c.train_steps,
+        "episodes": c.episodes,
+        "wall_seconds": round(c.wall_seconds, 2),
+        "time_split_seconds": {k: round(v, 2) for k, v in c.timers.items()},
+        "versions": versions(),
+    }
+
+
+def write_artifacts(trainer: Trainer, run_dir: Path, printer: ProgressPrinter | None) -> None:
+    """learning_curve.png and agent.gif; failures here are reported, never fatal to a finished run."""
+    from muzero.plotting import learning_curve
+    from muzero.render import record_episode, save_animation
+
+    try:
+        learning_curve(run_dir, threshold=trainer.solve_threshold)
+    except (UserError, OSError, ValueError) as error:
+        _say(printer, f"could not draw the learning curve: {error}")
+    try:
+        recording = record_episode(
+            trainer.model,
+            trainer.config.env.id,
+            trainer.config.search,
+            seed=trainer.generators.eval_seed,
+            max_episode_steps=trainer.config.env.max_episode_steps,
+        )
+        save_animation(recording.frames, run_dir / "agent.gif")
+    except (UserError, OSError, ValueError) as error:
+        _say(printer, f"could not render agent.gif: {error}")

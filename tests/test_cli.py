@@ -1,0 +1,229 @@
+"""The command line as a user runs it: in a subprocess, on tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+# A tiny but complete run: 4 environments, 4 simulations, evaluations of 2 episodes.
+TINY = [
+    "--set",
+    "env.num_envs=4",
+    "--set",
+    "search.num_simulations=4",
+    "--set",
+    "learner.batch_size=16",
+    "--set",
+    "acting.min_replay_size=16",
+    "--set",
+    "eval.interval=32",
+    "--set",
+    "eval.episodes=2",
+    "--set",
+    "eval.confirm_episodes=2",
+    "--set",
+    "eval.final_episodes=2",
+    "--set",
+    "env.max_episode_steps=30",
+]
+
+
+def muzero(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    result = subprocess.run(
+        [sys.executable, "-m", "muzero", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"muzero {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    muzero("train", "--max-env-steps", "64", "--run-dir", str(run_dir), "--quiet", *TINY, check=True)
+    return run_dir
+
+
+def test_train_writes_a_complete_run_directory(trained_run):
+    names = {p.name for p in trained_run.iterdir()}
+    for expected in ("config.json", "metrics.csv", "checkpoint.pt", "summary.json", "learning_curve.png", "agent.gif"):
+        assert expected in names, names
+    assert any(n.startswith("events.out.tfevents") for n in names)
+    summary = json.loads((trained_run / "summary.json").read_text())
+    for key in (
+        "env_id",
+        "seed",
+        "solved",
+        "env_steps_to_solve",
+        "seconds_to_solve",
+        "final_eval",
+        "total_env_steps",
+        "total_train_steps",
+        "wall_seconds",
+        "versions",
+    ):
+        assert key in summary, key
+    assert summary["env_id"] == "CartPole-v1" and summary["total_env_steps"] == 64
+    assert set(summary["final_eval"]) == {"episodes", "mean", "std", "min", "max"}
+    assert set(summary["versions"]) >= {"muzero", "torch", "gymnasium", "python"}
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["config"]["search"]["num_simulations"] == 4
+    header = (trained_run / "metrics.csv").read_text().splitlines()[0]
+    assert header == "tag,value,env_steps,train_steps,wall_seconds"
+
+
+def test_eval_json(trained_run):
+    result = muzero("eval", str(trained_run), "--episodes", "3", "--json", check=True)
+    data = json.loads(result.stdout)
+    assert set(data) == {"episodes", "mean", "std", "min", "max", "returns"}
+    assert data["episodes"] == 3 and len(data["returns"]) == 3
+    assert data["mean"] == pytest.approx(sum(data["returns"]) / 3)
+
+
+def test_render_and_plot(trained_run, tmp_path):
+    out = tmp_path / "episode.gif"
+    muzero("render", str(trained_run), "--out", str(out), "--episodes", "2", check=True)
+    assert out.stat().st_size > 0
+    plot = tmp_path / "curves.png"
+    muzero("plot", str(trained_run), str(trained_run), "--out", str(plot), check=True)
+    assert plot.stat().st_size > 0
+
+
+def test_help_documents_every_option_and_config_key():
+    from muzero.config import field_docs
+
+    text = muzero("train", "--help", check=True).stdout
+    for option in ("--preset", "--env", "--seed", "--max-env-steps", "--run-dir", "--set", "--resume"):
+        assert option in text
+    for key, *_ in field_docs():
+        assert key in text, key
+    for command in ("eval", "render", "plot"):
+        assert "usage: muzero " + command in muzero(command, "--help", check=True).stdout
+    assert "train" in muzero("--help", check=True).stdout
+
+
+def test_resume_continues_to_a_larger_budget(trained_run, tmp_path):
+    copy = tmp_path / "resumed"
+    subprocess.run(["cp", "-r", str(trained_run), str(copy)], check=True)
+    before = json.loads((copy / "summary.json").read_text())
+    muzero("train", "--resume", str(copy), "--max-env-steps", "96", "--quiet", check=True)
+    after = json.loads((copy / "summary.json").read_text())
+    assert after["total_env_steps"] == 96
+    assert after["total_train_steps"] > before["total_train_steps"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: cartpole"),
+        (["train", "--set", "search.num_simulation=5"], "did you mean 'search.num_simulations'"),
+        (["train", "--set", "discount=1.5"], "discount = 1.5 is out of range"),
+        (["train", "--env", "CartPol-v1"], "unknown environment 'CartPol-v1'"),
+        (["train", "--env", "Pendulum-v1"], "supports Discrete action spaces"),
+        (["train", "--env", "tests.fake_envs:muzero-test/ImageEnv-v0"], "flat Box (vector) observations"),
+        (["eval", "does/not/exist"], "no such run directory or checkpoint"),
+        (["train", "--resume", "does/not/exist"], "no such run directory"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_status_2(args, message):
+    result = muzero(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_and_truncated_checkpoints_are_refused(trained_run, tmp_path):
+    data = (trained_run / "checkpoint.pt").read_bytes()
+    for name, content in (("garbage", b"not a checkpoint at all"), ("truncated", data[: len(data) // 2])):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "checkpoint.pt").write_bytes(content)
+        result = muzero("eval", str(run))
+        assert result.returncode == 2 and "corrupt or truncated" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_mismatched_checkpoint_is_refused(trained_run, tmp_path):
+    for setting, message in (("network.hidden_size=8", "does not fit"), ("env.id=Acrobot-v1", "checkpoint is for")):
+        copy = tmp_path / setting.split("=")[0]
+        subprocess.run(["cp", "-r", str(trained_run), str(copy)], check=True)
+        result = muzero("train", "--resume", str(copy), "--set", setting, "--quiet")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def _start_training(run_dir: Path, steps: int, *extra: str) -> subprocess.Popen:
+    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "muzero",
+            "train",
+            "--max-env-steps",
+            str(steps),
+            "--run-dir",
+            str(run_dir),
+            *TINY,
+            "--set",
+            "run.checkpoint_interval=16",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.time() < deadline, "timed out waiting for " + str(path)
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.9])
+def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(tmp_path, delay):
+    run_dir = tmp_path / "killed"
+    process = _start_training(run_dir, 100_000, "--quiet")
+    _wait_for(run_dir / "checkpoint.pt", process)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)  # intact, whenever the kill came
+    reached = state["counters"]["env_steps"]
+    result = muzero("train", "--resume", str(run_dir), "--max-env-steps", str(reached + 32), "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["total_env_steps"] == reached + 32
+    # Rows written after the checkpoint (progress that was lost) were dropped, so steps never go backwards
+    # between the part before the kill and the resumed part.
+    rows = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    steps = [int(r.split(",")[2]) for r in rows]
+    assert steps == sorted(steps)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    run_dir = tmp_path / "interrupted"
+    process = _start_training(run_dir, 100_000)
+    _wait_for(run_dir / "metrics.csv", process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert "muzero train --resume" in err
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert state["counters"]["env_steps"] > 0

@@ -1,0 +1,60 @@
+"""Learning-curve figures from metrics.csv."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from muzero.errors import UserError
+from muzero.plotting import learning_curve, moving_average, plot_runs, read_metrics
+
+
+def write_metrics(run_dir, evals, episodes=20):
+    run_dir.mkdir(parents=True)
+    rows = ["tag,value,env_steps,train_steps,wall_seconds"]
+    for i in range(episodes):
+        rows.append(f"charts/episode_return,{10 + i},{50 * i},{40 * i},{0.5 * i}")
+        rows.append(f"losses/value,{1.0 / (i + 1)},{50 * i},{40 * i},{0.5 * i}")
+    for step, mean in evals:
+        for tag, value in (("eval/mean", mean), ("eval/min", mean - 5), ("eval/max", mean + 5)):
+            rows.append(f"{tag},{value},{step},{step},{step / 100}")
+    (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
+    return run_dir
+
+
+def test_read_metrics_returns_each_tag(tmp_path):
+    run = write_metrics(tmp_path / "run", [(500, 20.0), (1000, 80.0)])
+    metrics = read_metrics(run)
+    np.testing.assert_array_equal(metrics["eval/mean"].value, [20.0, 80.0])
+    np.testing.assert_array_equal(metrics["eval/mean"].env_steps, [500, 1000])
+    np.testing.assert_array_equal(metrics["eval/mean"].seconds, [5.0, 10.0])
+    assert len(metrics["charts/episode_return"].value) == 20
+
+
+def test_one_run_and_several_runs_make_pngs(tmp_path):
+    one = write_metrics(tmp_path / "one", [(500, 20.0), (1000, 80.0), (1500, 475.0)])
+    path = learning_curve(one, threshold=475)
+    assert path == one / "learning_curve.png"
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (1100, 400)
+    runs = [
+        one,
+        write_metrics(tmp_path / "two", [(500, 50.0), (1000, 500.0)]),
+        write_metrics(tmp_path / "three", [(500, 10.0), (1000, 30.0), (1500, 90.0), (2000, 480.0)]),
+    ]
+    out = plot_runs(runs, tmp_path / "all" / "curves.png", title="seeds", threshold=475)
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size == (1100, 400)
+
+
+def test_missing_or_empty_metrics_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="no metrics.csv"):
+        learning_curve(tmp_path)
+    (tmp_path / "metrics.csv").write_text("tag,value,env_steps,train_steps,wall_seconds\n")
+    with pytest.raises(UserError, match="no evaluations or episodes"):
+        learning_curve(tmp_path)
+
+
+def test_moving_average():
+    np.testing.assert_allclose(moving_average(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1, 2, 4, 6])
