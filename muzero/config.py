@@ -152,6 +152,12 @@ class LearnerConfig(_Section):
     target_update_interval: int = param(
         100, "Training steps between copies of the network into the target network.", low=1
     )
+    consistency_loss_weight: float = param(
+        0.0,
+        "Weight of EfficientZero's temporal-consistency loss between unrolled states and the representation "
+        "of the observations actually reached (0 = off).",
+        low=0.0,
+    )
 
 
 @dataclass(frozen=True)

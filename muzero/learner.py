@@ -33,6 +33,7 @@ class Losses(NamedTuple):
     value: float
     reward: float
     policy: float
+    consistency: float
     learning_rate: float
     grad_norm: float
 
@@ -41,6 +42,7 @@ class UnrollOutput(NamedTuple):
     policy_logits: torch.Tensor  # (B, K+1, A)
     value_logits: torch.Tensor  # (B, K+1, V)
     reward_logits: torch.Tensor  # (B, K+1, R), step 0 is zeros (nothing to predict)
+    states: torch.Tensor  # (B, K+1, L) hidden states s^0..s^K
 
 
 def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -66,6 +68,7 @@ def unroll_model(network: MuZeroNetwork, observation: torch.Tensor, actions: tor
         policy.view(unroll_steps + 1, batch, -1).transpose(0, 1),
         value.view(unroll_steps + 1, batch, -1).transpose(0, 1),
         torch.stack(rewards, 1),
+        torch.stack(states, 1),
     )
 
 
@@ -82,7 +85,10 @@ def step_weights(unroll_steps: int) -> torch.Tensor:
 
 
 def muzero_loss(
-    network: MuZeroNetwork, batch: dict[str, torch.Tensor], value_loss_weight: float
+    network: MuZeroNetwork,
+    batch: dict[str, torch.Tensor],
+    value_loss_weight: float,
+    consistency_loss_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """Weighted total loss, its parts (means, for logging) and the (B,) initial value predictions."""
     out = unroll_model(network, batch["observation"], batch["actions"])
@@ -93,14 +99,30 @@ def muzero_loss(
     policy_loss = cross_entropy(out.policy_logits, batch["target_policy"]) * batch["policy_mask"]
     weights = step_weights(batch["actions"].shape[1])
     per_sample = ((value_loss_weight * value_loss + reward_loss + policy_loss) * weights).sum(1)  # (B,)
-    total = (per_sample * batch["weight"]).mean()
     parts = {
         "value": (value_loss * weights).sum(1).mean(),
         "reward": (reward_loss * weights).sum(1).mean(),
         "policy": (policy_loss * weights).sum(1).mean(),
+        "consistency": torch.zeros(()),
     }
+    if consistency_loss_weight > 0 and batch["actions"].shape[1] > 0:
+        consistency = consistency_loss(network, out.states[:, 1:], batch["next_observations"])
+        consistency = (consistency * batch["next_observation_mask"] * weights[1:]).sum(1)  # (B,)
+        per_sample = per_sample + consistency_loss_weight * consistency
+        parts["consistency"] = consistency.mean()
+    total = (per_sample * batch["weight"]).mean()
     initial_value = logits_to_scalar(out.value_logits[:, 0].detach(), network.value_support_size)
     return total, parts, initial_value
+
+
+def consistency_loss(network: MuZeroNetwork, states: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
+    """(B, K) negative cosine similarity between projected unrolled states (B, K, L) and the stop-gradient
+    projected representations of the observations actually reached (B, K, D) (EfficientZero, Ye et al. 2021)."""
+    batch, steps = states.shape[:2]
+    with torch.no_grad():
+        target = network.project(network.represent(observations.reshape(batch * steps, -1)), with_head=False)
+    predicted = network.project(states.reshape(batch * steps, -1), with_head=True)
+    return -nn.functional.cosine_similarity(predicted, target, dim=-1).view(batch, steps)
 
 
 def batch_to_tensors(batch: TrainingBatch) -> dict[str, torch.Tensor]:
@@ -109,7 +131,7 @@ def batch_to_tensors(batch: TrainingBatch) -> dict[str, torch.Tensor]:
         for name, value in batch._asdict().items()
         if name != "index"
     }
-    for name in ("value_mask", "reward_mask", "policy_mask"):
+    for name in ("value_mask", "reward_mask", "policy_mask", "next_observation_mask"):
         tensors[name] = tensors[name].float()
     return tensors
 
@@ -146,7 +168,9 @@ class Learner:
         tensors = batch_to_tensors(batch)
         if not torch.isfinite(tensors["target_value"]).all():
             raise TrainingDiverged(f"value targets became non-finite at training step {self.steps}")
-        total, parts, initial_value = muzero_loss(self.network, tensors, self.config.value_loss_weight)
+        total, parts, initial_value = muzero_loss(
+            self.network, tensors, self.config.value_loss_weight, self.config.consistency_loss_weight
+        )
         if not torch.isfinite(total):
             raise TrainingDiverged(f"the training loss became {total.item()} at training step {self.steps}")
         self.optimizer.zero_grad(set_to_none=True)
@@ -162,6 +186,7 @@ class Learner:
             value=parts["value"].item(),
             reward=parts["reward"].item(),
             policy=parts["policy"].item(),
+            consistency=parts["consistency"].item(),
             learning_rate=lr,
             grad_norm=float(grad_norm),
         )

@@ -60,6 +60,9 @@ class MuZeroNetwork(nn.Module):
         )
         # Prediction emits policy logits and value logits from one output layer.
         self.prediction_net = mlp(config.latent_size, hidden, layers, num_actions + value_bins, norm)
+        # Projection (both branches) and prediction head (dynamics branch only) of the temporal-consistency loss.
+        self.projection_net = mlp(config.latent_size, hidden, 1, hidden, norm)
+        self.projection_head = mlp(hidden, hidden, 1, hidden, norm)
         # Start with a uniform policy and zero value and reward, so early search is unbiased.
         with torch.no_grad():
             self.prediction_net[-1].weight.zero_()
@@ -82,3 +85,8 @@ class MuZeroNetwork(nn.Module):
         """f: (B, L) states -> (B, A) policy logits and (B, V) value logits."""
         out = self.prediction_net(state)
         return out[:, : self.num_actions], out[:, self.num_actions :]
+
+    def project(self, state: torch.Tensor, with_head: bool) -> torch.Tensor:
+        """(B, L) states -> (B, H) projections for the consistency loss; the head is used on unrolled states."""
+        projection = self.projection_net(state)
+        return self.projection_head(projection) if with_head else projection

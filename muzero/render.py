@@ -3,7 +3,7 @@
 The episode is played exactly as evaluation plays it (no root noise, the most-visited action),
 so what the animation shows is what the evaluation numbers measure.
 
-Letters: H frame height, W frame width, A actions.
+Letters: H frame height, W frame width, D observation size, A actions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
+from PIL import Image
 
 from muzero.config import SearchConfig
 from muzero.envs import make_env
@@ -36,9 +37,12 @@ def record_episode(
     search: SearchConfig,
     seed: int,
     max_episode_steps: int | None = None,
-    frame_skip: int = 1,
+    frame_skip: int = 2,
 ) -> Recording:
-    """Play one greedy episode, keeping every ``frame_skip``-th frame and always the first and last."""
+    """Play one greedy episode, keeping every ``frame_skip``-th frame and always the first and last.
+
+    The default of 2 at 30 frames per second plays CartPole (50 steps a second) at about real speed.
+    """
     if frame_skip < 1:
         raise UserError(f"frame_skip must be at least 1, got {frame_skip}")
     env = make_env(env_id, max_episode_steps, render_mode="rgb_array")
@@ -77,10 +81,9 @@ def _render_frame(env: gym.Env, env_id: str) -> np.ndarray:
     return frame.astype(np.uint8, copy=False)
 
 
-def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30, scale: float = 1.0) -> Path:
+def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30) -> Path:
     """Write (H, W, 3) uint8 frames to ``path`` as a looping ``.gif`` or an ``.mp4``, atomically.
 
-    ``scale`` resizes every frame (0.5 halves width and height) to make the file smaller.
     In a GIF, consecutive identical frames are merged into one longer frame.
     """
     path = Path(path)
@@ -91,9 +94,7 @@ def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30, sc
         raise UserError("there are no frames to save")
     if fps < 1:
         raise UserError(f"fps must be at least 1, got {fps}")
-    if scale <= 0:
-        raise UserError(f"scale must be positive, got {scale}")
-    frames = _resize(frames, scale)
+    frames = _check_frames(frames)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A temporary file beside the target, renamed over it, so a reader never sees half an animation.
     handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
@@ -110,45 +111,57 @@ def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30, sc
     return path
 
 
-def _resize(frames: list[np.ndarray], scale: float) -> list[np.ndarray]:
+def _check_frames(frames: list[np.ndarray]) -> list[np.ndarray]:
     first = np.asarray(frames[0])
     if first.ndim != 3 or first.shape[2] != 3:
         raise ValueError(f"frames must be (H, W, 3) arrays, got shape {first.shape}")
     if any(np.shape(frame) != first.shape for frame in frames):
         raise ValueError("all frames must have the same shape")
-    if scale == 1.0:
-        return [np.asarray(frame, np.uint8) for frame in frames]
-    from PIL import Image
-
-    height, width = first.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST
-    return [np.asarray(Image.fromarray(np.asarray(frame, np.uint8)).resize(size, resample)) for frame in frames]
+    return [np.asarray(frame, np.uint8) for frame in frames]
 
 
 def _write_gif(frames: list[np.ndarray], path: Path, fps: int) -> None:
-    from PIL import Image
-
-    images = [Image.fromarray(frame) for frame in frames]
-    palette = _shared_palette(images)
     # One palette for every frame keeps colours steady and lets Pillow store only what changed between frames.
-    paletted = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+    images = _exact_palette_images(frames) or _adaptive_palette_images(frames)
     # GIF delays count in hundredths of a second, and browsers slow anything under 20 ms down to 100 ms.
     duration = max(20, round(1000 / fps))
-    paletted[0].save(path, format="GIF", save_all=True, append_images=paletted[1:], loop=0, duration=duration)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], loop=0, duration=duration)
 
 
-def _shared_palette(images: list) -> object:
-    """An adaptive palette (a paletted image) fitted to up to eight frames spread over the episode."""
-    from PIL import Image
+def _pack_rgb(frame: np.ndarray) -> np.ndarray:
+    """(H, W) uint32 colour codes 0xRRGGBB of an (H, W, 3) uint8 frame."""
+    rgb = frame.astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
-    step = max(1, len(images) // 8)
-    samples = images[::step][:8]
-    width, height = samples[0].size
-    montage = Image.new("RGB", (width * len(samples), height))
-    for k, image in enumerate(samples):
-        montage.paste(image, (k * width, 0))
-    return montage.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+
+def _exact_palette_images(frames: list[np.ndarray]) -> list[Image.Image] | None:
+    """Paletted images with every colour kept exactly, or None if the frames use more than 256 colours.
+
+    Simple scenes (CartPole draws a few dozen colours) fit; Pillow's own palette mapping is
+    approximate and would blend near-white shades, so the mapping is done here with a lookup table.
+    """
+    seen = np.zeros(1 << 24, bool)  # indexed by colour code
+    for frame in frames:
+        seen[_pack_rgb(frame)] = True
+    colours = np.flatnonzero(seen)
+    if len(colours) > 256:
+        return None
+    palette_index = np.zeros(1 << 24, np.uint8)
+    palette_index[colours] = np.arange(len(colours))
+    palette = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1).astype(np.uint8).ravel().tolist()
+    images = []
+    for frame in frames:
+        image = Image.fromarray(palette_index[_pack_rgb(frame)])  # mode "L"; putpalette makes it "P"
+        image.putpalette(palette)
+        images.append(image)
+    return images
+
+
+def _adaptive_palette_images(frames: list[np.ndarray]) -> list[Image.Image]:
+    """Paletted images sharing a 256-colour palette fitted to up to eight frames spread over the episode."""
+    samples = frames[:: max(1, len(frames) // 8)][:8]
+    palette = Image.fromarray(np.concatenate(samples, axis=1)).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    return [Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
 
 
 def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:

@@ -34,6 +34,8 @@ class TrainingBatch(NamedTuple):
     reward_mask: np.ndarray  # (B, K+1) bool
     target_policy: np.ndarray  # (B, K+1, A) visit distributions
     policy_mask: np.ndarray  # (B, K+1) bool
+    next_observations: np.ndarray  # (B, K, D) observations reached after each unrolled action
+    next_observation_mask: np.ndarray  # (B, K) bool: that observation exists (inside the episode)
     weight: np.ndarray  # (B,) importance weights, max 1
     index: np.ndarray  # (B,) flat row indices, for priority updates
 
@@ -216,6 +218,8 @@ class ReplayBuffer:
             reward_mask=reward_mask,
             target_policy=target_policy,
             policy_mask=policy_mask,
+            next_observations=self.observation[unroll_rows][:, 1:],
+            next_observation_mask=inside[:, 1:],
             weight=weight,
             index=index,
         )

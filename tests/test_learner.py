@@ -29,6 +29,8 @@ def only_value_at(step: int, batch_size: int = 8) -> dict[str, torch.Tensor]:
         "reward_mask": torch.zeros(batch_size, K + 1),
         "target_policy": torch.full((batch_size, K + 1, 2), 0.5),
         "policy_mask": torch.zeros(batch_size, K + 1),
+        "next_observations": torch.randn(batch_size, K, 4, generator=gen),
+        "next_observation_mask": torch.ones(batch_size, K),
         "weight": torch.ones(batch_size),
     }
 
@@ -100,6 +102,8 @@ def test_learner_fits_a_fixed_batch_and_returns_priorities():
         reward_mask=np.ones((batch_size, K + 1), bool),
         target_policy=policy,
         policy_mask=np.ones((batch_size, K + 1), bool),
+        next_observations=rng.normal(size=(batch_size, K, 4)).astype(np.float32),
+        next_observation_mask=np.ones((batch_size, K), bool),
         weight=np.ones(batch_size, np.float32),
         index=np.arange(batch_size),
     )
@@ -121,3 +125,24 @@ def test_learning_rate_warms_up_then_decays():
     assert learner.learning_rate(0) == pytest.approx(0.001 * 0.5 ** (0 / 100))
     assert learner.learning_rate(9) == pytest.approx(0.01 * 0.5 ** (9 / 100))
     assert learner.learning_rate(100) == pytest.approx(0.005)
+
+
+def test_consistency_loss_compares_unrolled_states_with_the_observations_reached():
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
+    batch = only_value_at(0)
+    batch["value_mask"].zero_()
+    batch["next_observation_mask"][:, -1] = 0.0  # the last step lies past the episode's end
+    total, parts, _ = muzero_loss(network, batch, value_loss_weight=1.0, consistency_loss_weight=2.0)
+    state = network.represent(batch["observation"])
+    expected = torch.zeros(8)
+    for k in range(K - 1):
+        state, _ = network.dynamics(state, batch["actions"][:, k])
+        target = network.project(network.represent(batch["next_observations"][:, k]), with_head=False)
+        predicted = network.project(state, with_head=True)
+        expected -= torch.nn.functional.cosine_similarity(predicted, target, dim=-1) / K
+    torch.testing.assert_close(parts["consistency"], expected.mean())
+    torch.testing.assert_close(total, 2.0 * expected.mean())
+    # The target branch is a constant: gradients reach the projection head only through the unrolled states.
+    total.backward()
+    assert network.projection_head[0].weight.grad.abs().sum() > 0

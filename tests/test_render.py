@@ -1,4 +1,4 @@
-"""Recording evaluation episodes and saving them as animations."""
+"""Recording greedy episodes as frames and saving them as animations."""
 
 from __future__ import annotations
 
@@ -7,65 +7,99 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from muzero.config import NetworkConfig, SearchConfig
 from muzero.errors import UserError
 from muzero.model import NetworkModel
 from muzero.networks import MuZeroNetwork
-from muzero.render import record_episode, save_animation
+from muzero.render import Recording, record_episode, save_animation
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws CartPole; it must not look for a display
 
 
 @pytest.fixture(scope="module")
 def model() -> NetworkModel:
+    torch.manual_seed(0)
     return NetworkModel(MuZeroNetwork(4, 2, NetworkConfig()), 0.997)
 
 
+def _record(model: NetworkModel, frame_skip: int) -> Recording:
+    search = SearchConfig(num_simulations=4)
+    return record_episode(model, "CartPole-v1", search, seed=0, max_episode_steps=20, frame_skip=frame_skip)
+
+
+def _moving_square(count: int) -> list[np.ndarray]:
+    """Frames that all differ (a GIF merges identical neighbours), 40 x 60 pixels."""
+    frames = []
+    for i in range(count):
+        frame = np.full((40, 60, 3), 220, np.uint8)
+        frame[10:20, 5 * i : 5 * i + 10] = (200, 30, 30)
+        frames.append(frame)
+    return frames
+
+
 def test_record_a_short_episode(model):
-    recording = record_episode(
-        model, "CartPole-v1", SearchConfig(num_simulations=4), seed=0, max_episode_steps=20, frame_skip=1
-    )
-    assert recording.length == len(recording.frames) - 1 == recording.episode_return
-    frame = recording.frames[0]
-    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
-    thinned = record_episode(
-        model, "CartPole-v1", SearchConfig(num_simulations=4), seed=0, max_episode_steps=20, frame_skip=3
-    )
-    assert thinned.length == recording.length
-    assert len(thinned.frames) < len(recording.frames)
-    np.testing.assert_array_equal(thinned.frames[-1], recording.frames[-1])  # the last frame is always kept
+    every = _record(model, frame_skip=1)
+    assert 3 < every.length <= 20  # long enough for frame_skip=3 to thin it
+    assert every.episode_return == every.length  # CartPole pays 1 per step
+    assert len(every.frames) == every.length + 1  # the reset frame, then one per step
+    height, width = every.frames[0].shape[:2]
+    for frame in every.frames:
+        assert frame.dtype == np.uint8 and frame.shape == (height, width, 3)
+
+
+def test_frame_skip_thins_frames_but_keeps_first_and_last(model):
+    every = _record(model, frame_skip=1)
+    thinned = _record(model, frame_skip=3)
+    assert (thinned.length, thinned.episode_return) == (every.length, every.episode_return)
+    kept_steps = [t for t in range(every.length + 1) if t % 3 == 0 or t == every.length]
+    assert len(thinned.frames) == len(kept_steps)
+    for frame, step in zip(thinned.frames, kept_steps, strict=True):
+        np.testing.assert_array_equal(frame, every.frames[step])
 
 
 def test_gif_round_trip(tmp_path):
-    frames = []
-    for i in range(8):  # a square moving across a grey field
-        frame = np.full((40, 60, 3), 200, np.uint8)
-        frame[10:20, 5 * i : 5 * i + 10] = (200, 30, 30)
-        frames.append(frame)
-    path = save_animation(frames, tmp_path / "sub" / "episode.gif", scale=1.0)
+    frames = _moving_square(8)
+    path = save_animation(frames, tmp_path / "new" / "dir" / "episode.gif", fps=20)
+    assert path == tmp_path / "new" / "dir" / "episode.gif"
     with Image.open(path) as gif:
-        assert gif.n_frames == 8
-        assert gif.info["loop"] == 0
+        assert gif.n_frames == len(frames)
+        assert gif.info["loop"] == 0  # loops forever
+        assert gif.info["duration"] == 50
         assert gif.size == (60, 40)
-    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+        gif.seek(3)
+        np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), frames[3])  # few colours: exact
+    assert [p.name for p in path.parent.iterdir()] == ["episode.gif"]  # no temporary file left behind
+
+
+def test_gif_of_many_colours_shares_an_adaptive_palette(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(4)]  # about 1000 colours
+    path = save_animation(frames, tmp_path / "noise.gif")
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(frames)
+        assert gif.mode == "P"
 
 
 def test_bad_requests_are_user_errors(tmp_path):
     with pytest.raises(UserError, match=r"\.gif and \.mp4"):
-        save_animation([np.zeros((4, 4, 3), np.uint8)], tmp_path / "x.avi")
+        save_animation(_moving_square(2), tmp_path / "episode.avi")
     with pytest.raises(UserError, match="no frames"):
-        save_animation([], tmp_path / "x.gif")
+        save_animation([], tmp_path / "episode.gif")
+    with pytest.raises(UserError, match="frame_skip"):
+        record_episode(None, "CartPole-v1", SearchConfig(num_simulations=4), seed=0, frame_skip=0)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_mp4_writes_or_explains(tmp_path):
-    frames = [np.zeros((32, 32, 3), np.uint8)] * 3
-    has_ffmpeg = (
-        importlib.util.find_spec("imageio") is not None and importlib.util.find_spec("imageio_ffmpeg") is not None
-    )
+    frames = _moving_square(6)
+    path = tmp_path / "episode.mp4"
+    has_ffmpeg = all(importlib.util.find_spec(name) is not None for name in ("imageio", "imageio_ffmpeg"))
     if has_ffmpeg:
-        assert save_animation(frames, tmp_path / "x.mp4").stat().st_size > 0
+        assert save_animation(frames, path).stat().st_size > 0
     else:
-        with pytest.raises(UserError, match="imageio"):
-            save_animation(frames, tmp_path / "x.mp4")
+        with pytest.raises(UserError, match=r"imageio\[ffmpeg\]"):
+            save_animation(frames, path)
+        assert not path.exists()
