@@ -35,8 +35,7 @@ def mlp(in_size: int, hidden_size: int, num_layers: int, out_size: int, layer_no
 
 def scale_hidden_state(state: torch.Tensor) -> torch.Tensor:
     """Min-max scale each sample's hidden state to [0, 1]."""
-    low = state.min(dim=-1, keepdim=True).values
-    high = state.max(dim=-1, keepdim=True).values
+    low, high = torch.aminmax(state, dim=-1, keepdim=True)
     return (state - low) / (high - low).clamp_min(1e-5)
 
 
@@ -60,6 +59,7 @@ class MuZeroNetwork(nn.Module):
         )
         # Prediction emits policy logits and value logits from one output layer.
         self.prediction_net = mlp(config.latent_size, hidden, layers, num_actions + value_bins, norm)
+        self.register_buffer("action_one_hot", torch.eye(num_actions), persistent=False)
         # Projection (both branches) and prediction head (dynamics branch only) of the temporal-consistency loss.
         self.projection_net = mlp(config.latent_size, hidden, 1, hidden, norm)
         self.projection_head = mlp(hidden, hidden, 1, hidden, norm)
@@ -76,7 +76,7 @@ class MuZeroNetwork(nn.Module):
 
     def dynamics(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """g: (B, L) states and (B,) actions -> (B, L) next states and (B, R) reward logits."""
-        one_hot = nn.functional.one_hot(action.long(), self.num_actions).to(state.dtype)
+        one_hot = self.action_one_hot[action.long()]  # a row lookup: cheaper than one_hot() in the search
         out = self.dynamics_net(torch.cat([state, one_hot], dim=-1))
         next_state = scale_hidden_state(out[:, : self.latent_size])
         return next_state, out[:, self.latent_size :]

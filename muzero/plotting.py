@@ -3,12 +3,14 @@
 One run: the periodic evaluation's mean with its min-max band, and every training episode's
 return with a moving average, against environment steps and against wall-clock seconds.
 Several runs (seeds): each run's evaluation curve on a common grid, their mean and min-max
-spread. A run that stopped because it solved holds its last value to the end of the grid.
+spread. A run counts only up to its last evaluation, except that a run that stopped because it
+solved holds its last value to the end of the grid: stopping early is a success, not missing data.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
@@ -56,6 +58,16 @@ def _curves(run_dir: Path) -> dict[str, Series]:
     return metrics
 
 
+def _solved(run_dir: Path, metrics: dict[str, Series], threshold: float | None) -> bool:
+    """Whether the run stopped because it solved: summary.json says so, or (for a run without one) its last
+    evaluation reached the threshold."""
+    try:
+        return bool(json.loads((run_dir / "summary.json").read_text())["solved"])
+    except (OSError, ValueError, KeyError, TypeError):
+        evals = metrics.get("eval/mean")
+        return threshold is not None and evals is not None and bool(evals.value[-1] >= threshold)
+
+
 def _new_figure(title: str | None) -> tuple[Figure, list]:
     figure = Figure(figsize=(11, 4), dpi=100)
     axes = figure.subplots(1, 2)
@@ -84,41 +96,52 @@ def _plot_single(axes: list, metrics: dict[str, Series]) -> None:
             ax.plot(x, evals.value, "o-", color="tab:blue", ms=3, label="evaluation mean")
 
 
-def _plot_many(axes: list, runs: list[dict[str, Series]]) -> None:
-    evals = [m["eval/mean"] for m in runs if "eval/mean" in m]
+def on_common_grid(
+    curves: list[tuple[np.ndarray, np.ndarray]], held: list[bool], points: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resample R curves (x, y) onto one grid of G points from 0 to the last x of any curve.
+
+    A curve has no value (NaN) before its first point, nor after its last unless it is held there
+    (a run that stopped because it solved keeps its final return to the end). Returns the grid (G,)
+    and the values (R, G).
+    """
+    grid = np.linspace(0.0, max(float(x[-1]) for x, _ in curves), points)
+    values = [
+        np.interp(grid, x, y, left=np.nan, right=y[-1] if hold else np.nan)
+        for (x, y), hold in zip(curves, held, strict=True)
+    ]
+    return grid, np.array(values)
+
+
+def _plot_many(axes: list, runs: list[dict[str, Series]], solved: list[bool]) -> None:
+    evals = [(m["eval/mean"], done) for m, done in zip(runs, solved, strict=True) if "eval/mean" in m]
     if not evals:
         raise UserError("none of the runs has an evaluation yet")
     for ax, x_name in zip(axes, ("env_steps", "seconds"), strict=True):
-        end = max(getattr(e, x_name)[-1] for e in evals)
-        grid = np.linspace(0, end, 200)
-        stacked = []
-        for series in evals:
-            x = getattr(series, x_name)
-            ax.plot(x, series.value, lw=0.7, alpha=0.5)
-            # Before a run's first evaluation it has no value; after its last it holds that value.
-            on_grid = np.interp(grid, x, series.value, left=np.nan, right=series.value[-1])
-            stacked.append(on_grid)
-        stacked = np.array(stacked)
-        counted = ~np.isnan(stacked).all(axis=0)
-        with np.errstate(all="ignore"):
-            mean = np.nanmean(stacked[:, counted], axis=0)
-            low, high = np.nanmin(stacked[:, counted], axis=0), np.nanmax(stacked[:, counted], axis=0)
+        curves = [(getattr(series, x_name), series.value) for series, _ in evals]
+        for x, y in curves:
+            ax.plot(x, y, lw=0.7, alpha=0.5)
+        grid, values = on_common_grid(curves, [done for _, done in evals])  # (G,), (R, G)
+        counted = ~np.isnan(values).all(axis=0)  # grid points where at least one run has a value
+        values = values[:, counted]
+        mean, low, high = np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
         ax.fill_between(grid[counted], low, high, color="tab:blue", alpha=0.2, label="min-max over runs")
         ax.plot(grid[counted], mean, color="tab:blue", lw=2, label=f"evaluation mean of {len(evals)} runs")
 
 
 def plot_runs(run_dirs: list[Path], out: Path, title: str | None = None, threshold: float | None = None) -> Path:
     """Draw one run's curves, or several runs' mean and spread, into ``out`` (PNG)."""
-    runs = [_curves(Path(d)) for d in run_dirs]
+    run_dirs = [Path(d) for d in run_dirs]
+    runs = [_curves(d) for d in run_dirs]
     figure, axes = _new_figure(title)
     if len(runs) == 1:
         _plot_single(axes, runs[0])
     else:
-        _plot_many(axes, runs)
+        _plot_many(axes, runs, [_solved(d, m, threshold) for d, m in zip(run_dirs, runs, strict=True)])
     for ax in axes:
         if threshold is not None:
             ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", fontsize=8)  # returns rise, so the top left is usually empty
     figure.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from muzero.errors import UserError
-from muzero.plotting import learning_curve, moving_average, plot_runs, read_metrics
+from muzero.plotting import _solved, learning_curve, moving_average, on_common_grid, plot_runs, read_metrics
 
 
 def write_metrics(run_dir, evals, episodes=20):
@@ -58,3 +58,22 @@ def test_missing_or_empty_metrics_are_user_errors(tmp_path):
 
 def test_moving_average():
     np.testing.assert_allclose(moving_average(np.array([1.0, 3.0, 5.0, 7.0]), 2), [1, 2, 4, 6])
+
+
+def test_common_grid_holds_only_solved_runs():
+    solved = (np.array([0.0, 10.0]), np.array([0.0, 100.0]))  # stopped early because it solved
+    cut_off = (np.array([0.0, 5.0]), np.array([0.0, 50.0]))  # stopped early for another reason
+    longest = (np.array([2.0, 20.0]), np.array([20.0, 200.0]))
+    grid, values = on_common_grid([solved, cut_off, longest], held=[True, False, False], points=5)
+    np.testing.assert_array_equal(grid, [0, 5, 10, 15, 20])
+    np.testing.assert_array_equal(values[0], [0, 50, 100, 100, 100])
+    np.testing.assert_array_equal(values[1], [0, 50, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(values[2], [np.nan, 50, 100, 150, 200])
+
+
+def test_solved_comes_from_summary_or_threshold(tmp_path):
+    run = write_metrics(tmp_path / "run", [(500, 20.0), (1000, 480.0)])
+    metrics = read_metrics(run)
+    assert _solved(run, metrics, threshold=475) and not _solved(run, metrics, threshold=None)
+    (run / "summary.json").write_text('{"solved": false}')
+    assert not _solved(run, metrics, threshold=475)
