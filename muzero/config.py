@@ -96,6 +96,7 @@ class NetworkConfig(_Section):
         5, "Reward head is categorical over integers -S..S (after the h transform).", low=1
     )
     layer_norm: bool = param(True, "Layer normalisation after each hidden layer (steadier training).")
+    projection_size: int = param(64, "Width of the projection heads of the consistency loss.", low=1)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,12 @@ class SearchConfig(_Section):
     )
     exploration_fraction: float = param(
         0.25, "Weight of the Dirichlet noise mixed into the root prior.", low=0.0, high=1.0
+    )
+    q_normalization: str = param(
+        "tree",
+        "Range Q is min-max normalised over: 'tree' (every Q seen in the search, as in the paper) or 'node' "
+        "(the node's value and its children's Q, as in mctx).",
+        choices=("tree", "node"),
     )
     q_range_floor: float = param(
         0.01, "Smallest (max - min) used to normalise Q to [0, 1]; damps noise.", low=0.0, low_open=True

@@ -9,7 +9,7 @@ range as the one-hot action that g also reads. Rewards and values are categorica
 an integer support (see ``muzero.support``).
 
 Letters: B batch, D observation size, L latent (hidden state) size, A actions,
-V = 2 * value_support_size + 1, R = 2 * reward_support_size + 1.
+V = 2 * value_support_size + 1, R = 2 * reward_support_size + 1, P projection size.
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ class MuZeroNetwork(nn.Module):
         self.prediction_net = mlp(config.latent_size, hidden, layers, num_actions + value_bins, norm)
         self.register_buffer("action_one_hot", torch.eye(num_actions), persistent=False)
         # Projection (both branches) and prediction head (dynamics branch only) of the temporal-consistency loss.
-        self.projection_net = mlp(config.latent_size, hidden, 1, hidden, norm)
-        self.projection_head = mlp(hidden, hidden, 1, hidden, norm)
+        width = config.projection_size
+        self.projection_net = mlp(config.latent_size, width, 1, width, norm)
+        self.projection_head = mlp(width, width, 1, width, norm)
         # Start with a uniform policy and zero value and reward, so early search is unbiased.
         with torch.no_grad():
             self.prediction_net[-1].weight.zero_()
@@ -87,6 +88,6 @@ class MuZeroNetwork(nn.Module):
         return out[:, : self.num_actions], out[:, self.num_actions :]
 
     def project(self, state: torch.Tensor, with_head: bool) -> torch.Tensor:
-        """(B, L) states -> (B, H) projections for the consistency loss; the head is used on unrolled states."""
+        """(B, L) states -> (B, P) projections for the consistency loss; the head is used on unrolled states."""
         projection = self.projection_net(state)
         return self.projection_head(projection) if with_head else projection

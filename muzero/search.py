@@ -100,6 +100,7 @@ def run_mcts(
             config.pb_c_init,
             config.pb_c_base,
             config.q_range_floor,
+            config.q_normalization == "node",
             parent,
             action,
         )

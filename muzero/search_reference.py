@@ -98,16 +98,25 @@ def run_mcts_reference(
 
 def select_child(node: Node, stats: MinMaxStats, config: SearchConfig) -> tuple[int, Node]:
     """The child with the highest pUCT score; the lowest action wins ties."""
+    if config.q_normalization == "node":
+        # The node's own range: its value and its children's Q.
+        stats = MinMaxStats(config.q_range_floor)
+        stats.update(node.value())
+        for child in node.children.values():
+            stats.update(q_value(node, child))
     best = max(node.children.items(), key=lambda item: (ucb_score(node, item[1], stats, config), -item[0]))
     return best
+
+
+def q_value(parent: Node, child: Node) -> float:
+    """Q(s, a) = r + discount * v(s'); an unvisited child is assumed to be as good as its parent."""
+    return child.reward + child.discount * child.value() if child.visit_count > 0 else parent.value()
 
 
 def ucb_score(parent: Node, child: Node, stats: MinMaxStats, config: SearchConfig) -> float:
     exploration = config.pb_c_init + math.log((parent.visit_count + config.pb_c_base + 1.0) / config.pb_c_base)
     exploration *= math.sqrt(parent.visit_count)
-    # An unvisited child is assumed to be as good as its parent.
-    q = child.reward + child.discount * child.value() if child.visit_count > 0 else parent.value()
-    return stats.normalize(q) + exploration * child.prior / (1 + child.visit_count)
+    return stats.normalize(q_value(parent, child)) + exploration * child.prior / (1 + child.visit_count)
 
 
 def expand_node(node: Node, embedding: np.ndarray, reward: float, discount: float, prior_logits: np.ndarray) -> None:

@@ -90,10 +90,20 @@ def normalized_q(q: float, q_min: float, q_max: float, q_floor: float) -> float:
     return min(max(value, 0.0), 1.0)
 
 
+@njit(cache=True, inline="always")
+def child_stats(children_index, node_visits, node_value_sum, node_reward, node_discount, b, node, a, parent_value):
+    """(visits, Q) of action a at a node; an unvisited child's Q is the parent's mean value."""
+    child = children_index[b, node, a]
+    if child == UNEXPANDED:
+        return 0, parent_value
+    visits = node_visits[b, child]
+    return visits, node_reward[b, child] + node_discount[b, child] * (node_value_sum[b, child] / visits)
+
+
 @njit(cache=True)
 def select_action(
-    tree_children_index,
-    tree_children_prior,
+    children_index,
+    children_prior,
     node_visits,
     node_value_sum,
     node_reward,
@@ -106,24 +116,36 @@ def select_action(
     c1,
     c2,
     q_floor,
+    per_node,
 ):
-    """pUCT choice at one node of tree b; ties go to the lowest action index."""
+    """pUCT choice at one node of tree b; ties go to the lowest action index.
+
+    With ``per_node`` the Q values are normalised by the node's own range (its value and its
+    children's Q, as in mctx) instead of the tree-wide (q_min, q_max).
+    """
     parent_visits = node_visits[b, node]
     parent_value = node_value_sum[b, node] / parent_visits
     exploration = (c1 + math.log((parent_visits + c2 + 1.0) / c2)) * math.sqrt(parent_visits)
+    num_actions = children_index.shape[2]
+    if per_node:
+        q_min = parent_value
+        q_max = parent_value
+        for a in range(num_actions):
+            if legal[a]:
+                _, q = child_stats(
+                    children_index, node_visits, node_value_sum, node_reward, node_discount, b, node, a, parent_value
+                )
+                q_min = min(q_min, q)
+                q_max = max(q_max, q)
     best_action = -1
     best_score = -np.inf
-    for a in range(tree_children_index.shape[2]):
+    for a in range(num_actions):
         if not legal[a]:
             continue
-        child = tree_children_index[b, node, a]
-        if child == UNEXPANDED:
-            visits = 0
-            q = parent_value
-        else:
-            visits = node_visits[b, child]
-            q = node_reward[b, child] + node_discount[b, child] * (node_value_sum[b, child] / visits)
-        score = normalized_q(q, q_min, q_max, q_floor) + exploration * tree_children_prior[b, node, a] / (1 + visits)
+        visits, q = child_stats(
+            children_index, node_visits, node_value_sum, node_reward, node_discount, b, node, a, parent_value
+        )
+        score = normalized_q(q, q_min, q_max, q_floor) + exploration * children_prior[b, node, a] / (1 + visits)
         if score > best_score or best_action < 0:  # a NaN score (diverged model) still yields an action
             best_score = score
             best_action = a
@@ -143,6 +165,7 @@ def select_leaves(
     c1,
     c2,
     q_floor,
+    per_node,
     out_parent,
     out_action,
 ):
@@ -168,6 +191,7 @@ def select_leaves(
                 c1,
                 c2,
                 q_floor,
+                per_node,
             )
             child = children_index[b, node, action]
             if child == UNEXPANDED:

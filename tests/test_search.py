@@ -13,51 +13,58 @@ from tests.models import BanditModel, RandomModel, TreeMDPModel
 NO_NOISE = SearchConfig(exploration_fraction=0.0)
 
 
-def test_bandit_picks_the_best_arm_and_concentrates_with_more_simulations():
+@pytest.mark.parametrize("normalization", ["tree", "node"])
+def test_bandit_picks_the_best_arm_and_concentrates_with_more_simulations(normalization):
     arms = [0.1, 0.9, 0.5, 0.3]
     model = BanditModel(arms)
     observation = np.zeros((1, 1), np.float32)
+    config = SearchConfig(exploration_fraction=0.0, q_normalization=normalization)
     shares = []
-    for simulations in (8, 32, 128, 512):
-        out = run_mcts(model, observation, NO_NOISE, rng=None, num_simulations=simulations)
+    # Per-node normalisation rates unvisited arms at the node's own (low) value, so it takes a dozen
+    # simulations before every arm has been tried; from 32 on both modes must find the best arm.
+    for simulations in (32, 128, 512):
+        out = run_mcts(model, observation, config, rng=None, num_simulations=simulations)
         assert out.visit_counts.sum() == simulations
         assert out.visit_counts[0].argmax() == 1
         shares.append(out.visit_counts[0, 1] / simulations)
     assert shares == sorted(shares), shares
     assert shares[-1] > 0.9
     # Q of each visited arm is its known value (discount 0, so nothing after the reward counts).
-    out = run_mcts(model, observation, NO_NOISE, rng=None, num_simulations=64)
+    out = run_mcts(model, observation, config, rng=None, num_simulations=64)
     visited = out.visit_counts[0] > 0
     np.testing.assert_allclose(out.q_values[0][visited], np.asarray(arms)[visited])
 
 
-def test_tree_mdp_with_perfect_model_finds_the_delayed_reward():
+@pytest.mark.parametrize("normalization", ["tree", "node"])
+def test_tree_mdp_with_perfect_model_finds_the_delayed_reward(normalization):
     # State 0: action 0 pays 1 and leads to state 1, whose actions pay nothing and end;
     # action 1 pays 0 and leads to state 2, where action 1 pays 10 and ends. Optimal: 1 then 1.
     transitions = np.array([[1, 2], [3, 3], [3, 4], [3, 3], [4, 4]])
     rewards = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 10.0], [0.0, 0.0], [0.0, 0.0]])
     terminal = np.array([False, False, False, True, True])
     model = TreeMDPModel(transitions, rewards, terminal, discount=0.9)
+    config = SearchConfig(exploration_fraction=0.0, q_normalization=normalization)
     root = np.zeros((1, 1), np.float32)
     # The first look at action 1 sees 0 against action 0's 1; a few dozen simulations reveal the 10.
-    out = run_mcts(model, root, NO_NOISE, rng=None, num_simulations=50)
+    out = run_mcts(model, root, config, rng=None, num_simulations=50)
     assert out.q_values[0, 1] > out.q_values[0, 0] == 1.0
-    out = run_mcts(model, root, NO_NOISE, rng=None, num_simulations=200)
+    out = run_mcts(model, root, config, rng=None, num_simulations=200)
     assert out.visit_counts[0].argmax() == 1
     assert out.visit_counts[0, 1] > 0.8 * 200
     # The root's Q for action 1 approaches its true value gamma * 10 as the search concentrates.
     assert out.q_values[0, 1] == pytest.approx(9.0, abs=0.5)
     # Starting in state 2, the search chooses action 1 (10) over action 0 (0).
-    out = run_mcts(model, np.full((1, 1), 2.0, np.float32), NO_NOISE, rng=None, num_simulations=20)
+    out = run_mcts(model, np.full((1, 1), 2.0, np.float32), config, rng=None, num_simulations=20)
     assert out.visit_counts[0].argmax() == 1
 
 
+@pytest.mark.parametrize("normalization", ["tree", "node"])
 @pytest.mark.parametrize("num_actions,simulations", [(2, 50), (3, 40), (5, 64)])
-def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, simulations):
+def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, simulations, normalization):
     model = RandomModel(num_actions, seed=num_actions)
     rng = np.random.default_rng(1)
     observation = rng.uniform(-2, 2, size=(12, 4))  # 12 trees whose roots all differ
-    config = SearchConfig(exploration_fraction=0.0, q_range_floor=1e-6)
+    config = SearchConfig(exploration_fraction=0.0, q_range_floor=1e-6, q_normalization=normalization)
     batched = run_mcts(model, observation, config, rng=None, num_simulations=simulations)
     distinct = {tuple(v) for v in batched.visit_counts}
     assert len(distinct) > 3, "the batch elements should search differently"
@@ -67,10 +74,11 @@ def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, 
         assert batched.root_value[i] == pytest.approx(value, rel=1e-12)
 
 
-def test_batched_search_matches_the_reference_with_the_same_root_noise():
+@pytest.mark.parametrize("normalization", ["tree", "node"])
+def test_batched_search_matches_the_reference_with_the_same_root_noise(normalization):
     model = RandomModel(4, seed=7)
     observation = np.random.default_rng(2).uniform(-2, 2, size=(6, 4))
-    config = SearchConfig(exploration_fraction=0.25, dirichlet_alpha=0.3)
+    config = SearchConfig(exploration_fraction=0.25, dirichlet_alpha=0.3, q_normalization=normalization)
     batched = run_mcts(model, observation, config, rng=np.random.default_rng(3), num_simulations=30)
     for i in range(len(observation)):
         visits, _ = run_mcts_reference(model, observation[i], config, 30, root_prior=batched.root_prior[i])
