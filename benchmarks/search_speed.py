@@ -45,8 +45,8 @@ def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
     else:
         torch.manual_seed(0)
         with torch.no_grad():
-            torch.nn.init.normal_(network.prediction_net[-1].weight, std=0.5)
-            torch.nn.init.normal_(network.dynamics_net[-1].weight, std=0.5)
+            torch.nn.init.normal_(network.prediction_net.output.weight, std=0.5)
+            torch.nn.init.normal_(network.dynamics_net.output.weight, std=0.5)
     return NetworkModel(network, config.discount), config.search
 
 

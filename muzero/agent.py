@@ -12,14 +12,13 @@ agent = MuZero.load("cartpole.pt")                       # or a run directory
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from muzero.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.config import Config
 from muzero.evaluation import EvalResult
-from muzero.runner import RunOutcome, start_run, train
+from muzero.runner import RunOutcome, start_run, train, write_config
 from muzero.search import run_mcts, select_actions
 from muzero.trainer import Trainer
 
@@ -35,6 +34,7 @@ class MuZero:
         self.config = config or Config()
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.verbose = verbose
+        self.preset = preset
         self.trainer = Trainer(self.config) if self.run_dir is None else start_run(self.config, self.run_dir, preset)
         self.last_outcome: RunOutcome | None = None
 
@@ -48,6 +48,8 @@ class MuZero:
         if total_env_steps is not None:
             self.config = self.config.with_sets([f"run.max_env_steps={total_env_steps}"])
             self.trainer.config = self.config
+            if self.run_dir is not None:
+                write_config(self.run_dir, self.preset, self.config)
         self.last_outcome = train(self.trainer, self.run_dir, progress=self.verbose, artifacts=self.run_dir is not None)
         return self
 
@@ -85,14 +87,15 @@ class MuZero:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> MuZero:
+    def load(cls, path: str | Path, verbose: bool = True) -> MuZero:
         """An agent from a checkpoint file or a run directory, ready to predict or to continue learning."""
         state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
         agent = cls.__new__(cls)
         agent.config = config
         agent.run_dir = None
-        agent.verbose = overrides.get("verbose", True)
+        agent.verbose = verbose
+        agent.preset = "custom"
         agent.trainer = Trainer(config)
         agent.trainer.load_state_dict(state)
         agent.last_outcome = None

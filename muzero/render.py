@@ -45,6 +45,9 @@ def record_episode(
     """
     if frame_skip < 1:
         raise UserError(f"frame_skip must be at least 1, got {frame_skip}")
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        # Off-screen frames need no window; without this, SDL complains on headless machines.
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     env = make_env(env_id, max_episode_steps, render_mode="rgb_array")
     try:
         observation, info = env.reset(seed=seed)
@@ -100,6 +103,7 @@ def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30) ->
     handle, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
     os.close(handle)
     temporary = Path(temporary_name)
+    os.chmod(temporary, 0o644)  # mkstemp makes files private; an animation is meant to be shared
     try:
         if suffix == ".gif":
             _write_gif(frames, temporary, fps)

@@ -77,8 +77,12 @@ def start_run(config: Config, run_dir: Path, preset: str) -> Trainer:
         raise UserError(f"{run_dir} already holds a run; continue it with: muzero train --resume {run_dir}")
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config)
-    write_json(run_dir / "config.json", {"preset": preset, "config": config.to_dict()})
+    write_config(run_dir, preset, config)
     return trainer
+
+
+def write_config(run_dir: Path, preset: str, config: Config) -> None:
+    write_json(run_dir / "config.json", {"preset": preset, "config": config.to_dict()})
 
 
 def resume_run(run_dir: Path, sets: list[str], max_env_steps: int | None) -> Trainer:
@@ -93,7 +97,7 @@ def resume_run(run_dir: Path, sets: list[str], max_env_steps: int | None) -> Tra
     trainer.load_state_dict(state)
     truncate_metrics(run_dir, int(state.get("metrics_bytes", 0)))
     if sets or max_env_steps is not None:
-        write_json(run_dir / "config.json", {"preset": _preset_of(run_dir), "config": config.to_dict()})
+        write_config(run_dir, _preset_of(run_dir), config)
     return trainer
 
 

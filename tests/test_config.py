@@ -63,7 +63,7 @@ def test_wrong_type_is_reported():
 
 def test_inconsistent_schedules_are_refused():
     with pytest.raises(ConfigError, match="same length"):
-        Config().with_sets(["acting.temperatures=1,0.5"])
+        Config().with_sets(["acting.temperatures=1,0.5,0.25"])
 
 
 def test_unknown_key_in_plain_data():

@@ -40,7 +40,7 @@ def test_gradient_reaching_the_representation_carries_half_per_dynamics_step_and
     torch.manual_seed(0)
     network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
     # Non-zero output layers, so the value head passes gradient back into the state.
-    torch.nn.init.normal_(network.prediction_net[-1].weight)
+    torch.nn.init.normal_(network.prediction_net.output.weight)
     batch = only_value_at(step)
     parameters = list(network.representation_net.parameters())
 
@@ -145,4 +145,4 @@ def test_consistency_loss_compares_unrolled_states_with_the_observations_reached
     torch.testing.assert_close(total, 2.0 * expected.mean())
     # The target branch is a constant: gradients reach the projection head only through the unrolled states.
     total.backward()
-    assert network.projection_head[0].weight.grad.abs().sum() > 0
+    assert network.projection_head.hidden[0].weight.grad.abs().sum() > 0

@@ -68,7 +68,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
         def on_iteration(self, t):
             if t.counters.env_steps >= 48:
                 with torch.no_grad():
-                    t.network.prediction_net[0].weight[0, 0] = float("nan")
+                    t.network.prediction_net.hidden[0].weight[0, 0] = float("nan")
 
         def on_episodes(self, *args):
             pass
