@@ -37,13 +37,13 @@ from muzero.search_reference import run_mcts_reference
 
 def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
     config = cartpole()
+    torch.manual_seed(0)  # the trees' shape (and so the timings) depends on the weights
     network = MuZeroNetwork(4, 2, config.network)
     if checkpoint:
         from muzero.checkpoint import load_checkpoint
 
         network.load_state_dict(load_checkpoint(checkpoint)["network"])
     else:
-        torch.manual_seed(0)
         with torch.no_grad():
             torch.nn.init.normal_(network.prediction_net.output.weight, std=0.5)
             torch.nn.init.normal_(network.dynamics_net.output.weight, std=0.5)
@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON list")
     parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
     parser.add_argument("--simulations", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as in training)")
+    parser.add_argument(
+        "--threads", type=int, default=cartpole().run.threads, help="torch threads (default: run.threads)"
+    )
     parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
     parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
     parser.add_argument("--no-reference", action="store_true", help="skip the slow reference search")
