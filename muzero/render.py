@@ -178,4 +178,12 @@ def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:
         ) from None
     with imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps) as writer:
         for frame in frames:
-            writer.append_data(frame)
+            writer.append_data(_pad_to_macro_blocks(frame))
+
+
+def _pad_to_macro_blocks(frame: np.ndarray, block: int = 16) -> np.ndarray:
+    """Pad height and width to multiples of ``block`` by repeating the edge, so video codecs
+    take the frame as it is (otherwise imageio rescales it and prints a warning)."""
+    height, width = frame.shape[:2]
+    pad = ((0, -height % block), (0, -width % block), (0, 0))
+    return np.pad(frame, pad, mode="edge") if any(p[1] for p in pad) else frame

@@ -14,7 +14,7 @@ from muzero.config import NetworkConfig, SearchConfig
 from muzero.errors import UserError
 from muzero.model import NetworkModel
 from muzero.networks import MuZeroNetwork
-from muzero.render import Recording, record_episode, save_animation
+from muzero.render import Recording, _pad_to_macro_blocks, record_episode, save_animation
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws CartPole; it must not look for a display
 
@@ -99,7 +99,22 @@ def test_mp4_writes_or_explains(tmp_path):
     has_ffmpeg = all(importlib.util.find_spec(name) is not None for name in ("imageio", "imageio_ffmpeg"))
     if has_ffmpeg:
         assert save_animation(frames, path).stat().st_size > 0
+        import imageio.v2 as imageio
+
+        with imageio.get_reader(path) as reader:
+            assert sum(1 for _ in reader) == len(frames)
     else:
         with pytest.raises(UserError, match=r"imageio\[ffmpeg\]"):
             save_animation(frames, path)
         assert not path.exists()
+
+
+def test_video_frames_are_padded_to_whole_macro_blocks_by_repeating_the_edge():
+    frame = _moving_square(1)[0]  # 40 x 60
+    padded = _pad_to_macro_blocks(frame)
+    assert padded.shape == (48, 64, 3)
+    np.testing.assert_array_equal(padded[:40, :60], frame)
+    np.testing.assert_array_equal(padded[40:, :60], np.broadcast_to(frame[-1:], (8, 60, 3)))
+    np.testing.assert_array_equal(padded[:40, 60:], np.broadcast_to(frame[:, -1:], (40, 4, 3)))
+    square = np.zeros((32, 16, 3), np.uint8)
+    assert _pad_to_macro_blocks(square) is square
