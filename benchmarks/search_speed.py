@@ -50,6 +50,28 @@ def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
     return NetworkModel(network, config.discount), config.search
 
 
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the search benchmarks (this one and tree_kernels.py)."""
+    parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
+    parser.add_argument("--simulations", type=int, default=50)
+    parser.add_argument(
+        "--threads", type=int, default=cartpole().run.threads, help="torch threads (default: run.threads)"
+    )
+    parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
+    parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
+
+
+def setup(args: argparse.Namespace) -> tuple[NetworkModel, object]:
+    """Set the thread count and build the model the options ask for."""
+    torch.set_num_threads(args.threads)
+    return build_model(args.checkpoint)
+
+
+def observations(batch: int) -> np.ndarray:
+    """(batch, 4) CartPole-like observations, the same for every benchmark and run."""
+    return np.random.default_rng(batch).normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+
+
 def timed(fn, min_seconds: float) -> float:
     """Seconds per call, repeating until at least ``min_seconds`` have passed."""
     fn()  # warm up (compiles the kernels on first use)
@@ -74,7 +96,7 @@ def network_alone(model: NetworkModel, observation: np.ndarray, simulations: int
 
 
 def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str, min_seconds: float) -> dict:
-    observation = np.random.default_rng(batch).normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+    observation = observations(batch)
     if impl == "batched":
         search_time = timed(
             lambda: run_mcts(model, observation, search, None, num_simulations=simulations), min_seconds
@@ -106,17 +128,10 @@ def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print only the JSON list")
-    parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
-    parser.add_argument("--simulations", type=int, default=50)
-    parser.add_argument(
-        "--threads", type=int, default=cartpole().run.threads, help="torch threads (default: run.threads)"
-    )
-    parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
-    parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
+    add_search_arguments(parser)
     parser.add_argument("--no-reference", action="store_true", help="skip the slow reference search")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model, search = build_model(args.checkpoint)
+    model, search = setup(args)
     records = []
     for batch in (int(b) for b in args.batches.split(",")):
         for impl in ("batched",) if args.no_reference else ("batched", "reference"):

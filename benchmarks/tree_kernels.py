@@ -23,14 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 import muzero.search as search_module
-from muzero.presets import cartpole
 from muzero.search import run_mcts
 
 sys.path.insert(0, str(Path(__file__).parent))
-from search_speed import build_model  # the same model and weights as search_speed
+from search_speed import add_search_arguments, observations, setup  # the same model, weights and inputs
 
 
 def numpy_select_leaves(
@@ -160,19 +158,12 @@ def timed_search(kind: str, model, observation, config, simulations: int, min_se
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
-    parser.add_argument("--simulations", type=int, default=50)
-    parser.add_argument(
-        "--threads", type=int, default=cartpole().run.threads, help="torch threads (default: run.threads)"
-    )
-    parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
-    parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
+    add_search_arguments(parser)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model, config = build_model(args.checkpoint)
+    model, config = setup(args)
     records = []
     for batch in (int(b) for b in args.batches.split(",")):
-        observation = np.random.default_rng(batch).normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+        observation = observations(batch)
         results = {
             kind: timed_search(kind, model, observation, config, args.simulations, args.min_seconds) for kind in KERNELS
         }
