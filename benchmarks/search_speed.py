@@ -28,11 +28,11 @@ import time
 import numpy as np
 import torch
 
-from muzero.model import NetworkModel
-from muzero.networks import MuZeroNetwork
+from muzero.model.bridge import NetworkModel
+from muzero.model.networks import MuZeroNetwork
 from muzero.presets import cartpole
-from muzero.search import run_mcts
-from muzero.search_reference import run_mcts_reference
+from muzero.search.mcts import run_mcts
+from muzero.search.reference import run_mcts_reference
 
 
 def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
@@ -40,7 +40,7 @@ def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
     torch.manual_seed(0)  # the trees' shape (and so the timings) depends on the weights
     network = MuZeroNetwork(4, 2, config.network)
     if checkpoint:
-        from muzero.checkpoint import load_checkpoint
+        from muzero.app.checkpoint import load_checkpoint
 
         network.load_state_dict(load_checkpoint(checkpoint)["network"])
     else:

@@ -24,7 +24,7 @@ from typing import Any
 
 def train_one(seed: int, preset: str, sets: list[str], max_env_steps: int | None) -> dict[str, Any]:
     from muzero.presets import get_preset
-    from muzero.trainer import Trainer
+    from muzero.training.trainer import Trainer
 
     config = get_preset(preset).with_sets([*sets, f"run.seed={seed}"])
     if max_env_steps is not None:

@@ -17,7 +17,7 @@ import sys
 import time
 
 from muzero.presets import get_preset
-from muzero.trainer import Trainer
+from muzero.training.trainer import Trainer
 
 
 def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:

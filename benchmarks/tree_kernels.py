@@ -1,6 +1,6 @@
 """Why the tree kernels are compiled with Numba: the same search with NumPy kernels instead.
 
-``muzero.tree`` walks the B trees with two Numba kernels that loop over the batch in machine
+``muzero.search.tree`` walks the B trees with two Numba kernels that loop over the batch in machine
 code. The obvious alternative without a compiler is NumPy vectorised over the batch, looping
 over tree depth in Python. This benchmark implements that alternative (same arrays, same
 rules), runs the whole batched search with each, and prints one JSON record per batch size:
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-import muzero.search as search_module
-from muzero.search import run_mcts
+import muzero.search.mcts as search_module
+from muzero.search.mcts import run_mcts
 
 sys.path.insert(0, str(Path(__file__).parent))
 from search_speed import add_search_arguments, observations, setup  # the same model, weights and inputs
@@ -47,7 +47,7 @@ def numpy_select_leaves(
     out_parent,
     out_action,
 ):
-    """``muzero.tree.select_leaves`` vectorised over the trees still descending (tree-wide Q only)."""
+    """``muzero.search.tree.select_leaves`` vectorised over the trees still descending (tree-wide Q only)."""
     if per_node:
         raise NotImplementedError("the NumPy comparison implements tree-wide normalisation only")
     trees = np.arange(children_index.shape[0])
@@ -97,7 +97,7 @@ def numpy_expand_and_backup(
     parents,
     q_bounds,
 ):
-    """``muzero.tree.expand_and_backup`` vectorised over the trees, looping over the path upwards."""
+    """``muzero.search.tree.expand_and_backup`` vectorised over the trees, looping over the path upwards."""
     trees = np.arange(len(parent))
     children_index[trees, parent, action] = new_node
     parents[:, new_node] = parent

@@ -13,9 +13,9 @@ __all__ = ["Config", "MuZero", "__version__", "presets"]
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, so ``import muzero.support`` stays light.
+    # Imported on first use, so ``import muzero.model.support`` stays light.
     if name == "MuZero":
-        from muzero.agent import MuZero
+        from muzero.app.agent import MuZero
 
         return MuZero
     if name == "Config":

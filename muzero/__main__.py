@@ -2,6 +2,6 @@
 
 import sys
 
-from muzero.cli import main
+from muzero.app.cli import main
 
 sys.exit(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from muzero.search import RecurrentOutput, RootOutput
+from muzero.search.mcts import RecurrentOutput, RootOutput
 
 
 class BanditModel:

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from muzero.envs import BatchEnv, env_spec, make_env
+from muzero.envs.batch import BatchEnv, env_spec, make_env
 from muzero.errors import EnvironmentNotSupported
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from muzero.config import LearnerConfig, NetworkConfig
-from muzero.learner import Learner, cross_entropy, muzero_loss
-from muzero.networks import MuZeroNetwork
-from muzero.replay import TrainingBatch
-from muzero.support import scalar_to_two_hot
+from muzero.model.networks import MuZeroNetwork
+from muzero.model.support import scalar_to_two_hot
+from muzero.replay.buffer import TrainingBatch
+from muzero.training.learner import Learner, cross_entropy, muzero_loss
 
 K = 3
 

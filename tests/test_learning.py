@@ -9,7 +9,7 @@ least 100: a tenfold rise, and below the worst seed seen.
 from __future__ import annotations
 
 from muzero.presets import cartpole
-from muzero.trainer import Trainer
+from muzero.training.trainer import Trainer
 
 BUDGET = 2_000
 THRESHOLD = 100.0

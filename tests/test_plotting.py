@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from muzero.app.plotting import _solved, learning_curve, moving_average, on_common_grid, plot_runs, read_metrics
 from muzero.errors import UserError
-from muzero.plotting import _solved, learning_curve, moving_average, on_common_grid, plot_runs, read_metrics
 
 
 def write_metrics(run_dir, evals, episodes=20):

@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
+from muzero.app.render import Recording, _pad_to_macro_blocks, record_episode, save_animation
 from muzero.config import NetworkConfig, SearchConfig
 from muzero.errors import UserError
-from muzero.model import NetworkModel
-from muzero.networks import MuZeroNetwork
-from muzero.render import Recording, _pad_to_macro_blocks, record_episode, save_animation
+from muzero.model.bridge import NetworkModel
+from muzero.model.networks import MuZeroNetwork
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws CartPole; it must not look for a display
 

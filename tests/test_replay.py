@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from muzero.config import ReplayConfig
-from muzero.replay import ReplayBuffer
-from muzero.sum_tree import SumTree
+from muzero.replay.buffer import ReplayBuffer
+from muzero.replay.sum_tree import SumTree
 
 
 def test_sum_tree_totals_and_lookup():

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from muzero.agent import MuZero
-from muzero.checkpoint import load_checkpoint
+from muzero.app.agent import MuZero
+from muzero.app.checkpoint import load_checkpoint
+from muzero.app.runner import start_run, train
 from muzero.config import Config
 from muzero.errors import CheckpointError
-from muzero.runner import start_run, train
 
 TINY = [
     "env.num_envs=4",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search import dirichlet_noise, run_mcts, select_actions, visit_policy
-from muzero.search_reference import run_mcts_reference
+from muzero.search.mcts import dirichlet_noise, run_mcts, select_actions, visit_policy
+from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 
 NO_NOISE = SearchConfig(exploration_fraction=0.0)

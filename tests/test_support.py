@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from muzero.support import (
+from muzero.model.support import (
     inverse_scale_transform,
     logits_to_scalar,
     scalar_to_two_hot,

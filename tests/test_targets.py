@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from muzero.config import ReplayConfig
-from muzero.replay import ReplayBuffer
+from muzero.replay.buffer import ReplayBuffer
 
 GAMMA, N, K = 0.5, 2, 3
 REWARDS = [1.0, 2.0, 3.0, 4.0, 5.0]

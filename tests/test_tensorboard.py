@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from muzero.tensorboard import EventWriter, crc32c
+from muzero.app.tensorboard import EventWriter, crc32c
 
 
 def test_crc32c_check_value():

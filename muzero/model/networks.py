@@ -6,7 +6,7 @@
 
 Hidden states are min-max scaled to [0, 1] per sample after h and after every g, the same
 range as the one-hot action that g also reads. Rewards and values are categorical heads over
-an integer support (see ``muzero.support``).
+an integer support (see ``muzero.model.support``).
 
 Letters: B batch, D observation size, L latent (hidden state) size, A actions,
 V = 2 * value_support_size + 1, R = 2 * reward_support_size + 1, P projection size.

@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.tree import Tree, expand_and_backup, select_leaves
+from muzero.search.tree import Tree, expand_and_backup, select_leaves
 
 
 class RootOutput(NamedTuple):

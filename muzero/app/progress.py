@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from muzero.evaluation import EvalResult
-from muzero.learner import Losses
+from muzero.training.evaluation import EvalResult
+from muzero.training.learner import Losses
 
 if TYPE_CHECKING:
-    from muzero.trainer import Trainer
+    from muzero.training.trainer import Trainer
 
 
 def format_duration(seconds: float) -> str:

@@ -23,9 +23,9 @@ from torch import nn
 
 from muzero.config import LearnerConfig
 from muzero.errors import TrainingDiverged
-from muzero.networks import MuZeroNetwork
-from muzero.replay import TrainingBatch
-from muzero.support import logits_to_scalar, scalar_to_two_hot
+from muzero.model.networks import MuZeroNetwork
+from muzero.model.support import logits_to_scalar, scalar_to_two_hot
+from muzero.replay.buffer import TrainingBatch
 
 
 class Losses(NamedTuple):

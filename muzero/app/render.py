@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image
 
 from muzero.config import SearchConfig
-from muzero.envs import make_env
+from muzero.envs.batch import make_env
 from muzero.errors import UserError
-from muzero.search import Model, run_mcts, select_actions
+from muzero.search.mcts import Model, run_mcts, select_actions
 
 SUPPORTED_SUFFIXES = (".gif", ".mp4")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from muzero.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
-from muzero.evaluation import EvalResult
-from muzero.runner import RunOutcome, start_run, train, write_config
-from muzero.search import run_mcts, select_actions
-from muzero.trainer import Trainer
+from muzero.search.mcts import run_mcts, select_actions
+from muzero.training.evaluation import EvalResult
+from muzero.training.trainer import Trainer
 
 
 class MuZero:
@@ -72,7 +72,7 @@ class MuZero:
         return (int(actions[0]) if single else actions), None
 
     def evaluate(self, episodes: int = 100, seed: int = 0) -> EvalResult:
-        from muzero.evaluation import evaluate
+        from muzero.training.evaluation import evaluate
 
         return evaluate(
             self.model, self.config.env.id, episodes, seed, self.config.search, self.config.env.max_episode_steps

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from muzero.evaluation import EvalResult
-from muzero.learner import Losses
-from muzero.tensorboard import EventWriter
+from muzero.app.tensorboard import EventWriter
+from muzero.training.evaluation import EvalResult
+from muzero.training.learner import Losses
 
 if TYPE_CHECKING:
-    from muzero.trainer import Trainer
+    from muzero.training.trainer import Trainer
 
 HEADER = ["tag", "value", "env_steps", "train_steps", "wall_seconds"]
 EVAL_TAGS = {"periodic": "eval", "confirm": "eval_confirm", "final": "eval_final"}

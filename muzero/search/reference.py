@@ -2,7 +2,7 @@
 
 It exists to be read and to check the batched search against: on the same model with no
 noise, ``run_mcts`` must return exactly the visit counts this returns, tree for tree. It
-follows the same rules as ``muzero.tree`` (see its docstring) with none of its arrays.
+follows the same rules as ``muzero.search.tree`` (see its docstring) with none of its arrays.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.search import Model
+from muzero.search.mcts import Model
 
 
 class Node:

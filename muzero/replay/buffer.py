@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from muzero.config import ReplayConfig
-from muzero.sum_tree import SumTree
-from muzero.targets import bootstrap_offsets, n_step_value_targets, reward_targets
+from muzero.replay.sum_tree import SumTree
+from muzero.replay.targets import bootstrap_offsets, n_step_value_targets, reward_targets
 
 
 class TrainingBatch(NamedTuple):

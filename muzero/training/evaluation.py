@@ -11,8 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.envs import make_env
-from muzero.search import Model, run_mcts, select_actions
+from muzero.envs.batch import make_env
+from muzero.search.mcts import Model, run_mcts, select_actions
 
 
 class EvalResult(NamedTuple):

@@ -134,8 +134,8 @@ def resolve_config(args: argparse.Namespace):
 
 
 def command_train(args: argparse.Namespace) -> int:
-    from muzero.envs import env_spec
-    from muzero.runner import default_run_dir, resume_run, start_run, train
+    from muzero.app.runner import default_run_dir, resume_run, start_run, train
+    from muzero.envs.batch import env_spec
 
     if args.resume is not None:
         if args.preset or args.env or args.seed is not None or args.run_dir:
@@ -177,7 +177,7 @@ def report(summary: dict, run_dir: Path) -> str:
 
 
 def command_eval(args: argparse.Namespace) -> int:
-    from muzero.agent import MuZero
+    from muzero.app.agent import MuZero
 
     if args.episodes < 1:
         raise UserError("--episodes must be at least 1")
@@ -195,8 +195,8 @@ def command_eval(args: argparse.Namespace) -> int:
 
 
 def command_render(args: argparse.Namespace) -> int:
-    from muzero.agent import MuZero
-    from muzero.render import record_episode, save_animation
+    from muzero.app.agent import MuZero
+    from muzero.app.render import record_episode, save_animation
 
     if args.episodes < 1:
         raise UserError("--episodes must be at least 1")
@@ -219,7 +219,7 @@ def command_render(args: argparse.Namespace) -> int:
 
 
 def command_plot(args: argparse.Namespace) -> int:
-    from muzero.plotting import plot_runs
+    from muzero.app.plotting import plot_runs
 
     for path in args.paths:
         if not path.is_dir():

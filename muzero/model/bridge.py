@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from muzero.networks import MuZeroNetwork
-from muzero.search import RecurrentOutput, RootOutput
-from muzero.support import expected_support, inverse_scale_transform
+from muzero.model.networks import MuZeroNetwork
+from muzero.model.support import expected_support, inverse_scale_transform
+from muzero.search.mcts import RecurrentOutput, RootOutput
 
 
 class NetworkModel:

@@ -16,17 +16,16 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from muzero.acting import Actor
-from muzero.checkpoint import tensors_to_numpy
 from muzero.config import Config
-from muzero.envs import BatchEnv, EnvStep, env_spec
+from muzero.envs.batch import BatchEnv, EnvStep, env_spec
 from muzero.errors import CheckpointError
-from muzero.evaluation import EvalResult, evaluate
-from muzero.learner import Learner, Losses
-from muzero.model import NetworkModel
-from muzero.networks import MuZeroNetwork
-from muzero.replay import ReplayBuffer
+from muzero.model.bridge import NetworkModel
+from muzero.model.networks import MuZeroNetwork
+from muzero.replay.buffer import ReplayBuffer
 from muzero.seeding import seed_everything
+from muzero.training.acting import Actor
+from muzero.training.evaluation import EvalResult, evaluate
+from muzero.training.learner import Learner, Losses
 
 
 @dataclass
@@ -225,7 +224,7 @@ class Trainer:
         try:
             self.network.load_state_dict(state["network"])
             self.learner.load_state_dict(state["learner"])
-            self.replay.load_state_dict(tensors_to_numpy(state["replay"]))
+            self.replay.load_state_dict(state["replay"])  # np.asarray reads CPU tensors
         except (RuntimeError, ValueError, KeyError) as error:
             raise CheckpointError(f"checkpoint does not fit this config's network or replay: {error}") from None
         self.replay.close_running_episodes()

@@ -91,11 +91,3 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         if key not in state:
             raise CheckpointError(f"checkpoint {file} is incomplete: it has no {key!r}")
     return state
-
-
-def tensors_to_numpy(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.numpy()
-    if isinstance(value, dict):
-        return {k: tensors_to_numpy(v) for k, v in value.items()}
-    return value

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.envs import BatchEnv, EnvStep
-from muzero.model import NetworkModel
-from muzero.replay import ReplayBuffer
-from muzero.search import run_mcts, select_actions, visit_policy
+from muzero.envs.batch import BatchEnv, EnvStep
+from muzero.model.bridge import NetworkModel
+from muzero.replay.buffer import ReplayBuffer
+from muzero.search.mcts import run_mcts, select_actions, visit_policy
 
 
 class Actor:

@@ -4,7 +4,7 @@ This is the shell around ``Trainer``: it owns files, signals and output, and the
 none of them. A run directory holds
 
     config.json          the resolved config (plain JSON)
-    metrics.csv          every scalar, long format (see ``muzero.metrics``)
+    metrics.csv          every scalar, long format (see ``muzero.app.metrics``)
     events.out.tfevents.*  the same scalars for TensorBoard
     checkpoint.pt        the latest checkpoint (atomic; resume with ``muzero train --resume DIR``)
     summary.json         the outcome, written at the end
@@ -29,14 +29,14 @@ import numpy as np
 import torch
 
 from muzero import __version__
-from muzero.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from muzero.app.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from muzero.app.metrics import MetricsLogger, truncate_metrics
+from muzero.app.progress import ProgressPrinter
 from muzero.config import Config
 from muzero.errors import CheckpointError, TrainingDiverged, UserError
-from muzero.evaluation import EvalResult
-from muzero.learner import Losses
-from muzero.metrics import MetricsLogger, truncate_metrics
-from muzero.progress import ProgressPrinter
-from muzero.trainer import Trainer
+from muzero.training.evaluation import EvalResult
+from muzero.training.learner import Losses
+from muzero.training.trainer import Trainer
 
 
 @dataclass
@@ -239,8 +239,8 @@ def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dic
 
 def write_artifacts(trainer: Trainer, run_dir: Path, printer: ProgressPrinter | None) -> None:
     """learning_curve.png and agent.gif; failures here are reported, never fatal to a finished run."""
-    from muzero.plotting import learning_curve
-    from muzero.render import record_episode, save_animation
+    from muzero.app.plotting import learning_curve
+    from muzero.app.render import record_episode, save_animation
 
     try:
         learning_curve(run_dir, threshold=trainer.solve_threshold)

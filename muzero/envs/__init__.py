@@ -1,0 +1,1 @@
+"""Gymnasium environments: checks, space conversion and many copies stepping together."""
