@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return Config
     if name == "presets":
-        from muzero import presets
+        import importlib
 
-        return presets
+        return importlib.import_module("muzero.presets")
     raise AttributeError(f"module 'muzero' has no attribute {name!r}")

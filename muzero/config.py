@@ -76,9 +76,20 @@ def _allows_none(hint: Any) -> bool:
     return type(None) in typing.get_args(hint)
 
 
+VECTORIZATION = ("sync", "async")
+
+
 @dataclass(frozen=True)
 class EnvConfig(_Section):
-    id: str = param("CartPole-v1", "Gymnasium environment id (discrete actions, flat vector observations).")
+    id: str = param("CartPole-v1", "Gymnasium environment id (discrete actions; any observation space but images).")
+    kwargs: tuple[str, ...] = param(
+        (), "Keyword arguments for gymnasium.make, as key=value (command line: --env-kwargs k=v k=v)."
+    )
+    vectorization: str = param(
+        "sync",
+        "How the training environments run: Gymnasium's 'sync' or 'async' vector env.",
+        choices=("sync", "async"),
+    )
     num_envs: int = param(16, "Environments acting in parallel during training; one batched search serves all.", low=1)
     max_episode_steps: int | None = param(None, "Override the environment's episode step limit (truncation).", low=1)
     reward_scale: float = param(
@@ -91,9 +102,17 @@ class NetworkConfig(_Section):
     latent_size: int = param(32, "Size of the hidden state s produced by representation and dynamics.", low=1)
     hidden_size: int = param(128, "Width of the hidden layers of every network.", low=1)
     num_layers: int = param(1, "Hidden layers in each of representation, dynamics and prediction.", low=0)
-    value_support_size: int = param(10, "Value head is categorical over integers -S..S (after the h transform).", low=1)
-    reward_support_size: int = param(
-        5, "Reward head is categorical over integers -S..S (after the h transform).", low=1
+    value_support_size: int | None = param(
+        None,
+        "Value head is categorical over integers -S..S (after the h transform); None = chosen from the "
+        "environment's reward scale and episode limit (10 on CartPole).",
+        low=1,
+    )
+    reward_support_size: int | None = param(
+        None,
+        "Reward head is categorical over integers -S..S (after the h transform); None = chosen from the "
+        "environment's reward scale (5 on CartPole).",
+        low=1,
     )
     layer_norm: bool = param(True, "Layer normalisation after each hidden layer (steadier training).")
     projection_size: int = param(64, "Width of the projection heads of the consistency loss.", low=1)
@@ -409,5 +428,7 @@ def markdown_reference() -> str:
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, type_name, default, text in field_docs():
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        rows.append(f"| `{key}` | {type_name} | `{shown}` | {text} |")
+        shown = "(empty)" if shown == "" else f"`{shown}`"
+        cell = type_name.replace("|", "\\|")  # a pipe inside a cell would end it
+        rows.append(f"| `{key}` | {cell} | {shown} | {text} |")
     return "\n".join(rows)

@@ -15,3 +15,68 @@ class ImageEnv(gym.Env):
 
 if "muzero-test/ImageEnv-v0" not in gym.registry:
     gym.register("muzero-test/ImageEnv-v0", entry_point=ImageEnv)
+
+
+class DictCorridorEnv(gym.Env):
+    """A user's own environment with a Dict observation and an action mask.
+
+    The agent walks a corridor of 5 cells from cell 0 to the goal at cell 4 (reward 1, the end).
+    Actions: 0 left, 1 right, 2 stay; "left" is illegal in cell 0 and published as such in
+    ``info["action_mask"]``. The observation mixes Discrete, Box and MultiBinary parts.
+    """
+
+    observation_space = gym.spaces.Dict(
+        {
+            "cell": gym.spaces.Discrete(5),
+            "progress": gym.spaces.Box(0.0, 1.0, (1,), np.float32),
+            "walls": gym.spaces.MultiBinary(2),
+        }
+    )
+    action_space = gym.spaces.Discrete(3)
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.cell = 0
+        self.illegal_actions_taken = 0
+
+    def _observation(self) -> dict:
+        walls = np.array([self.cell == 0, self.cell == 4], np.int8)
+        return {"cell": self.cell, "progress": np.array([self.cell / 4], np.float32), "walls": walls}
+
+    def _info(self) -> dict:
+        return {"action_mask": np.array([self.cell > 0, True, True], np.int8)}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.cell = 0
+        return self._observation(), self._info()
+
+    def step(self, action):
+        if action == 0 and self.cell == 0:
+            self.illegal_actions_taken += 1
+        self.cell = int(np.clip(self.cell + (-1, 1, 0)[int(action)], 0, 4))
+        done = self.cell == 4
+        return self._observation(), float(done), done, False, self._info()
+
+    def render(self):
+        return np.zeros((16, 16, 3), np.uint8)
+
+
+class NoLimitEnv(gym.Env):
+    """An environment registered without a time limit that never ends by itself."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2, 3), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return np.zeros((2, 3), np.float32), {}
+
+    def step(self, action):
+        return np.full((2, 3), 0.5, np.float32), 0.0, False, False, {}
+
+
+if "muzero-test/DictCorridor-v0" not in gym.registry:
+    gym.register("muzero-test/DictCorridor-v0", entry_point=DictCorridorEnv, max_episode_steps=20)
+if "muzero-test/NoLimit-v0" not in gym.registry:
+    gym.register("muzero-test/NoLimit-v0", entry_point=NoLimitEnv)

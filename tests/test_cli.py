@@ -130,7 +130,11 @@ def test_resume_continues_to_a_larger_budget(trained_run, tmp_path):
         (["train", "--set", "discount=1.5"], "discount = 1.5 is out of range"),
         (["train", "--env", "CartPol-v1"], "unknown environment 'CartPol-v1'"),
         (["train", "--env", "Pendulum-v1"], "supports Discrete action spaces"),
-        (["train", "--env", "tests.fake_envs:muzero-test/ImageEnv-v0"], "flat Box (vector) observations"),
+        (["train", "--env", "tests.fake_envs:muzero-test/ImageEnv-v0"], "image observations are not supported yet"),
+        (
+            ["train", "--env", "FrozenLake-v1", "--env-kwargs", "is_slipery=False"],
+            "FrozenLake-v1 rejected its keyword arguments (is_slipery=False)",
+        ),
         (["eval", "does/not/exist"], "no such run directory or checkpoint"),
         (["train", "--resume", "does/not/exist"], "no such run directory"),
     ],

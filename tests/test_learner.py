@@ -146,3 +146,25 @@ def test_consistency_loss_compares_unrolled_states_with_the_observations_reached
     # The target branch is a constant: gradients reach the projection head only through the unrolled states.
     total.backward()
     assert network.projection_head.hidden[0].weight.grad.abs().sum() > 0
+
+
+def test_supports_are_chosen_from_the_environment_and_clipping_warns_once():
+    from muzero.config import Config
+    from muzero.training.trainer import Trainer
+
+    small = "env.num_envs=4,search.num_simulations=2,acting.min_replay_size=64,eval.interval=100000"
+    sets = small.split(",")
+    cartpole = Trainer(Config().with_sets(sets))
+    assert (cartpole.network.value_support_size, cartpole.network.reward_support_size) == (10, 5)
+    assert cartpole.config.network.value_support_size == 10  # resolved into the saved config
+    scaled = Trainer(Config().with_sets([*sets, "env.reward_scale=50"]))  # returns up to about 5,000
+    assert scaled.network.value_support_size >= 70 and scaled.network.reward_support_size == 7  # h(50) = 6.2
+
+    # Rewards of 1,000 a step on supports sized for CartPole: targets clip, are counted, and warn once.
+    clipping = Trainer(Config().with_sets([*sets, "env.reward_scale=1000", "network.value_support_size=10"]))
+    assert clipping.network.reward_support_size >= 32  # the reward support followed the scale...
+    with pytest.warns(UserWarning, match="fell outside the supports") as caught:
+        for _ in range(20):
+            clipping.iteration()
+    assert len([w for w in caught if "fell outside" in str(w.message)]) == 1
+    assert clipping.counters.clipped_targets > 0  # ...the value support, fixed by hand, did not

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from muzero.app.plotting import _solved, learning_curve, moving_average, on_common_grid, plot_runs, read_metrics
+from muzero.app.plotting import (
+    _run_info,
+    _solved,
+    learning_curve,
+    moving_average,
+    on_common_grid,
+    plot_runs,
+    read_metrics,
+)
 from muzero.errors import UserError
 
 
@@ -77,3 +85,17 @@ def test_solved_comes_from_summary_or_threshold(tmp_path):
     assert _solved(run, metrics, threshold=475) and not _solved(run, metrics, threshold=None)
     (run / "summary.json").write_text('{"solved": false}')
     assert not _solved(run, metrics, threshold=475)
+
+
+def test_runs_of_different_environments_get_a_row_each_with_their_own_threshold(tmp_path):
+    cartpole = write_metrics(tmp_path / "cartpole", [(500, 20.0), (1000, 480.0)])
+    acrobot = write_metrics(tmp_path / "acrobot", [(500, -500.0), (1000, -90.0)])
+    (cartpole / "summary.json").write_text('{"env_id": "CartPole-v1", "solve_threshold": 475, "solved": true}')
+    (acrobot / "summary.json").write_text('{"env_id": "Acrobot-v1", "solve_threshold": -100, "solved": true}')
+    out = plot_runs([cartpole, acrobot], tmp_path / "mixed.png")
+    with Image.open(out) as image:
+        assert image.size == (1100, 800)  # two rows of panels, not one averaged curve
+    assert _run_info(acrobot) == ("Acrobot-v1", -100)
+    (acrobot / "summary.json").unlink()
+    (acrobot / "config.json").write_text('{"preset": "x", "config": {"env": {"id": "Acrobot-v1"}}}')
+    assert _run_info(acrobot) == ("Acrobot-v1", None)

@@ -11,6 +11,8 @@ from muzero.model.support import (
     logits_to_scalar,
     scalar_to_two_hot,
     scale_transform,
+    support_size_for,
+    support_sizes,
     two_hot_to_scalar,
 )
 
@@ -65,3 +67,22 @@ def test_integer_points_are_one_hot():
     encoded = scalar_to_two_hot(x, 3)
     torch.testing.assert_close(encoded[0], torch.eye(7, dtype=torch.float64)[5], atol=1e-9, rtol=0)
     torch.testing.assert_close(encoded[1], torch.eye(7, dtype=torch.float64)[2], atol=1e-9, rtol=0)
+
+
+def test_support_sizes_hold_the_largest_return_and_keep_cartpoles_sizes():
+    assert support_sizes(1.0, 0.99, 500) == (10, 5)  # CartPole-v1: the sizes it was tuned with
+    for reward, discount, limit in [(20.0, 0.99, 200), (100.0, 0.99, 1000), (1.0, 0.997, None), (3.0, 1.0, 50)]:
+        value_size, reward_size = support_sizes(reward, discount, limit)
+        horizon = limit if discount == 1.0 else (1 - discount ** (limit or 10**9)) / (1 - discount)
+        assert float(scale_transform(np.float64(reward * horizon))) <= value_size
+        assert float(scale_transform(np.float64(reward))) <= reward_size
+    assert support_size_for(1e6, 5) > support_size_for(1e3, 5) > 5
+
+
+def test_clipped_targets_are_counted_where_the_mask_allows():
+    from muzero.training.learner import count_clipped
+
+    edge = float(inverse_scale_transform(torch.tensor(5.0, dtype=torch.float64)))
+    targets = torch.tensor([[0.0, edge * 0.99, edge * 1.5], [-edge * 2, 3.0, edge * 3]], dtype=torch.float64)
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    assert count_clipped(targets, 5, mask).item() == 2

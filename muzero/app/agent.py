@@ -11,13 +11,18 @@ agent = MuZero.load("cartpole.pt")                       # or a run directory
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from muzero import presets
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
+from muzero.errors import CheckpointError
 from muzero.search.mcts import run_mcts, select_actions
 from muzero.training.evaluation import EvalResult
 from muzero.training.trainer import Trainer
@@ -26,16 +31,21 @@ from muzero.training.trainer import Trainer
 class MuZero:
     def __init__(
         self,
-        config: Config | None = None,
+        config: Config | str | Callable[..., gym.Env] | None = None,
         run_dir: str | Path | None = None,
         verbose: bool = True,
-        preset: str = "custom",
+        preset: str | None = None,
     ) -> None:
-        self.config = config or Config()
+        """``config`` is a ``Config``, a Gymnasium id (its tuned preset, else the generic one), or a
+        factory returning a ``gymnasium.Env`` (the generic preset); None means CartPole-v1."""
+        config, self.preset, self.env_factory = _resolve(config, preset)
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.verbose = verbose
-        self.preset = preset
-        self.trainer = Trainer(self.config) if self.run_dir is None else start_run(self.config, self.run_dir, preset)
+        if self.run_dir is None:
+            self.trainer = Trainer(config, env_factory=self.env_factory)
+        else:
+            self.trainer = start_run(config, self.run_dir, self.preset, env_factory=self.env_factory)
+        self.config = self.trainer.config  # with the support sizes chosen from the environment
         self.last_outcome: RunOutcome | None = None
 
     @property
@@ -54,18 +64,22 @@ class MuZero:
         return self
 
     def predict(
-        self, observation: np.ndarray, deterministic: bool = True, legal_actions: np.ndarray | None = None
+        self, observation: Any, deterministic: bool = True, legal_actions: np.ndarray | None = None
     ) -> tuple[np.ndarray | int, None]:
-        """Actions for one observation (D,) or a batch (B, D), chosen by search.
+        """Actions for one observation or a batch of them, chosen by search.
 
-        Deterministic: no root noise, most-visited action (as in evaluation). Otherwise: root
-        noise and a draw from the visit counts at temperature 1. Returns (action, None) like
-        Stable-Baselines3, whose second value is a recurrent state this agent does not have.
+        Observations are the environment's own (an array of any shape, an integer, a tuple or a
+        dict, or a batch of such), converted as in training. ``legal_actions`` (A,) or (B, A) bool,
+        e.g. ``info["action_mask"]``, restricts the choice to legal actions. Deterministic: no root
+        noise, most-visited action (as in evaluation). Otherwise: root noise and a draw from the
+        visit counts at temperature 1. Returns (action, None) like Stable-Baselines3, whose second
+        value is a recurrent state this agent does not have.
         """
-        obs = np.asarray(observation, np.float32)
-        single = obs.ndim == 1
-        batch = obs[None] if single else obs
-        legal = None if legal_actions is None else np.asarray(legal_actions, bool).reshape(len(batch), -1)
+        batch, single = self.trainer.encoder.encode_batch(observation)
+        legal = None
+        if legal_actions is not None:
+            legal = np.asarray(legal_actions).astype(bool).reshape(len(batch), -1)
+            legal[~legal.any(axis=1)] = True  # no legal action at all: let the search consider every one
         rng = None if deterministic else self.trainer.generators.acting
         result = run_mcts(self.model, batch, self.config.search, rng, legal_actions=legal)
         actions = select_actions(result.visit_counts, 0.0 if deterministic else 1.0, rng)
@@ -74,9 +88,7 @@ class MuZero:
     def evaluate(self, episodes: int = 100, seed: int = 0) -> EvalResult:
         from muzero.training.evaluation import evaluate
 
-        return evaluate(
-            self.model, self.config.env.id, episodes, seed, self.config.search, self.config.env.max_episode_steps
-        )
+        return evaluate(self.model, self.trainer.source, episodes, seed, self.config.search)
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint file (weights, optimiser, replay, counters, config); returns its path."""
@@ -87,16 +99,43 @@ class MuZero:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, verbose: bool = True) -> MuZero:
-        """An agent from a checkpoint file or a run directory, ready to predict or to continue learning."""
+    def load(cls, path: str | Path, verbose: bool = True, env: Callable[..., gym.Env] | None = None) -> MuZero:
+        """An agent from a checkpoint file or a run directory, ready to predict or to continue learning.
+
+        ``env`` is the factory an agent trained on a custom (unregistered) environment needs back.
+        """
         state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
+        if env is None and config.env.id not in gym.registry:
+            raise CheckpointError(
+                f"{path} was trained on {config.env.id!r}, which is not a registered Gymnasium id; "
+                "pass the environment factory: MuZero.load(path, env=make_my_env)"
+            )
         agent = cls.__new__(cls)
         agent.config = config
         agent.run_dir = None
         agent.verbose = verbose
         agent.preset = "custom"
-        agent.trainer = Trainer(config)
+        agent.env_factory = env
+        agent.trainer = Trainer(config, env_factory=env)
         agent.trainer.load_state_dict(state)
         agent.last_outcome = None
         return agent
+
+
+def _resolve(
+    config: Config | str | Callable[..., gym.Env] | None, preset: str | None
+) -> tuple[Config, str, Callable[..., gym.Env] | None]:
+    """(config, preset name, environment factory) from what the constructor was given."""
+    if config is None or isinstance(config, str):
+        resolved, name = presets.resolve(config, preset)
+        return resolved, name, None
+    if isinstance(config, Config):
+        return config, preset or "custom", None
+    if callable(config):
+        probe = config()
+        env_id = probe.spec.id if probe.spec is not None else getattr(config, "__name__", "custom")
+        probe.close()
+        resolved, name = presets.resolve(None, preset or presets.GENERIC)
+        return resolved.replace({"env.id": env_id}), name, config
+    raise TypeError(f"MuZero expects a Config, an environment id or an environment factory, got {config!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from muzero.config import field_docs
 from muzero.errors import UserError
 
-DESCRIPTION = "MuZero for Gymnasium environments with discrete actions and vector observations."
+DESCRIPTION = "MuZero for Gymnasium environments with discrete actions (any observation space but images)."
 
 
 def config_reference() -> str:
@@ -26,7 +26,7 @@ def config_reference() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from muzero.presets import PRESETS
+    from muzero.presets import preset_names
 
     parser = argparse.ArgumentParser(prog="muzero", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -45,11 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         default=None,
         metavar="NAME",
-        help=f"named configuration: {', '.join(sorted(PRESETS))} (default: cartpole, or generic "
-        f"defaults when --env is given)",
+        help=f"named configuration: {', '.join(preset_names())} (default: the preset tuned for --env if there "
+        "is one, else generic; cartpole without --env)",
     )
     train.add_argument(
-        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, vector observations)"
+        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, non-image observations)"
+    )
+    train.add_argument(
+        "--env-kwargs",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword arguments for gymnasium.make, e.g. --env-kwargs is_slippery=False map_name=8x8",
     )
     train.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 0)")
     train.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="environment step budget")
@@ -116,35 +123,32 @@ def _version() -> str:
 
 
 def resolve_config(args: argparse.Namespace):
-    from muzero.presets import generic, get_preset
+    from muzero.presets import resolve
 
-    if args.preset is None and args.env is not None:
-        config, preset = generic(args.env), "generic"
-    else:
-        preset = args.preset or "cartpole"
-        config = get_preset(preset)
+    config, preset = resolve(args.env, args.preset)
     sets = list(args.sets)
-    if args.env is not None:
-        sets.insert(0, f"env.id={args.env}")
     if args.seed is not None:
         sets.append(f"run.seed={args.seed}")
     if args.max_env_steps is not None:
         sets.append(f"run.max_env_steps={args.max_env_steps}")
-    return config.with_sets(sets), preset
+    config = config.with_sets(sets)
+    if args.env_kwargs:
+        config = config.replace({"env.kwargs": tuple(args.env_kwargs)})
+    return config, preset
 
 
 def command_train(args: argparse.Namespace) -> int:
     from muzero.app.runner import default_run_dir, resume_run, start_run, train
-    from muzero.envs.batch import env_spec
+    from muzero.envs.make import EnvSource
 
     if args.resume is not None:
-        if args.preset or args.env or args.seed is not None or args.run_dir:
+        if args.preset or args.env or args.env_kwargs or args.seed is not None or args.run_dir:
             raise UserError("--resume continues a run as it was configured; it takes only --max-env-steps and --set")
         trainer = resume_run(args.resume, args.sets, args.max_env_steps)
         run_dir = args.resume
     else:
         config, preset = resolve_config(args)
-        env_spec(config.env.id, config.env.max_episode_steps)  # fail fast on a bad environment
+        EnvSource.from_config(config.env).spec()  # fail fast on a bad environment
         run_dir = args.run_dir or default_run_dir(config, preset)
         trainer = start_run(config, run_dir, preset)
     if not args.quiet:
@@ -204,13 +208,7 @@ def command_render(args: argparse.Namespace) -> int:
     out = args.out or (args.path if args.path.is_dir() else args.path.parent) / "agent.gif"
     frames, returns = [], []
     for episode in range(args.episodes):
-        recording = record_episode(
-            agent.model,
-            agent.config.env.id,
-            agent.config.search,
-            seed=args.seed + episode,
-            max_episode_steps=agent.config.env.max_episode_steps,
-        )
+        recording = record_episode(agent.model, agent.trainer.source, agent.config.search, seed=args.seed + episode)
         frames += recording.frames
         returns.append(recording.episode_return)
     path = save_animation(frames, out)
@@ -225,16 +223,8 @@ def command_plot(args: argparse.Namespace) -> int:
         if not path.is_dir():
             raise UserError(f"no such run directory: {path}")
     out = args.out or (args.paths[0] / "learning_curve.png" if len(args.paths) == 1 else Path("learning_curves.png"))
-    threshold = _threshold_of(args.paths[0])
-    print(f"wrote {plot_runs(args.paths, out, threshold=threshold)}")
+    print(f"wrote {plot_runs(args.paths, out)}")
     return 0
-
-
-def _threshold_of(run_dir: Path) -> float | None:
-    try:
-        return json.loads((run_dir / "summary.json").read_text())["solve_threshold"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 COMMANDS = {"train": command_train, "eval": command_eval, "render": command_render, "plot": command_plot}

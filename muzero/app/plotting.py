@@ -4,11 +4,15 @@ One run: the periodic evaluation's mean with its min-max band, and every trainin
 return with a moving average, against environment steps and against wall-clock seconds.
 Several runs (seeds): each run's evaluation curve on a common grid, their mean and min-max
 spread. A run counts only up to its last evaluation, except that a run that stopped because it
-solved holds its last value to the end of the grid: stopping early is a success, not missing data.
+solved holds its last value in the mean: stopping early is a success, not missing data. Its own
+line still ends where it stopped (marked with a star), and the stretch of the mean that relies on
+held values is dashed, so no run looks as if it trained on. Runs of different environments are
+never averaged together: each environment gets its own row of panels and its own threshold.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections import defaultdict
@@ -68,16 +72,29 @@ def _solved(run_dir: Path, metrics: dict[str, Series], threshold: float | None) 
         return threshold is not None and evals is not None and bool(evals.value[-1] >= threshold)
 
 
-def _new_figure(title: str | None) -> tuple[Figure, list]:
-    figure = Figure(figsize=(11, 4), dpi=100)
-    axes = figure.subplots(1, 2)
-    for ax, label in zip(axes, ("environment steps", "wall-clock seconds"), strict=True):
-        ax.set_xlabel(label)
-        ax.set_ylabel("return")
-        ax.grid(alpha=0.3)
+def _new_figure(title: str | None, rows: int) -> tuple[Figure, list[list]]:
+    figure = Figure(figsize=(11, 4 * rows), dpi=100)
+    axes = figure.subplots(rows, 2, squeeze=False)
+    for row in axes:
+        for ax, label in zip(row, ("environment steps", "wall-clock seconds"), strict=True):
+            ax.set_xlabel(label)
+            ax.set_ylabel("return")
+            ax.grid(alpha=0.3)
     if title:
         figure.suptitle(title)
-    return figure, list(axes)
+    return figure, [list(row) for row in axes]
+
+
+def _run_info(run_dir: Path) -> tuple[str | None, float | None]:
+    """(environment id, solve threshold) of a run, from summary.json or else config.json."""
+    env_id = threshold = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        summary = json.loads((run_dir / "summary.json").read_text())
+        env_id, threshold = summary.get("env_id"), summary.get("solve_threshold")
+    if env_id is None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            env_id = json.loads((run_dir / "config.json").read_text())["config"]["env"]["id"]
+    return env_id, threshold
 
 
 def _plot_single(axes: list, metrics: dict[str, Series]) -> None:
@@ -119,29 +136,50 @@ def _plot_many(axes: list, runs: list[dict[str, Series]], solved: list[bool]) ->
         raise UserError("none of the runs has an evaluation yet")
     for ax, x_name in zip(axes, ("env_steps", "seconds"), strict=True):
         curves = [(getattr(series, x_name), series.value) for series, _ in evals]
-        for x, y in curves:
-            ax.plot(x, y, lw=0.7, alpha=0.5)
-        grid, values = on_common_grid(curves, [done for _, done in evals])  # (G,), (R, G)
+        for (x, y), (_, done) in zip(curves, evals, strict=True):
+            (line,) = ax.plot(x, y, lw=0.7, alpha=0.5)
+            if done:  # the run stopped here because it solved
+                ax.plot(x[-1:], y[-1:], "*", ms=9, color=line.get_color())
+        held = [done for _, done in evals]
+        grid, values = on_common_grid(curves, held)  # (G,), (R, G)
         counted = ~np.isnan(values).all(axis=0)  # grid points where at least one run has a value
-        values = values[:, counted]
+        # Past the first solved run's stop, the mean counts that run at its held final value.
+        first_stop = min((float(x[-1]) for (x, _), done in zip(curves, held, strict=True) if done), default=np.inf)
+        grid, values = grid[counted], values[:, counted]
         mean, low, high = np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
-        ax.fill_between(grid[counted], low, high, color="tab:blue", alpha=0.2, label="min-max over runs")
-        ax.plot(grid[counted], mean, color="tab:blue", lw=2, label=f"evaluation mean of {len(evals)} runs")
+        ax.fill_between(grid, low, high, color="tab:blue", alpha=0.2, label="min-max over runs")
+        live = grid <= first_stop
+        label = f"evaluation mean of {len(evals)} runs"
+        ax.plot(grid[live], mean[live], color="tab:blue", lw=2, label=label)
+        if not live.all():
+            start = max(int(live.sum()) - 1, 0)
+            ax.plot(grid[start:], mean[start:], color="tab:blue", lw=2, ls="--", label="mean, solved runs held (*)")
 
 
 def plot_runs(run_dirs: list[Path], out: Path, title: str | None = None, threshold: float | None = None) -> Path:
-    """Draw one run's curves, or several runs' mean and spread, into ``out`` (PNG)."""
+    """Draw one run's curves, or several runs' mean and spread, into ``out`` (PNG).
+
+    Runs are grouped by environment, one row of panels each. ``threshold`` overrides the one the
+    runs' summaries record (only where all runs are of one environment).
+    """
     run_dirs = [Path(d) for d in run_dirs]
-    runs = [_curves(d) for d in run_dirs]
-    figure, axes = _new_figure(title)
-    if len(runs) == 1:
-        _plot_single(axes, runs[0])
-    else:
-        _plot_many(axes, runs, [_solved(d, m, threshold) for d, m in zip(run_dirs, runs, strict=True)])
-    for ax in axes:
-        if threshold is not None:
-            ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
-        ax.legend(loc="upper left", fontsize=8)  # returns rise, so the top left is usually empty
+    groups: dict[str | None, list[Path]] = {}
+    for run_dir in run_dirs:
+        groups.setdefault(_run_info(run_dir)[0], []).append(run_dir)
+    figure, rows = _new_figure(title, len(groups))
+    for axes, (env_id, dirs) in zip(rows, groups.items(), strict=True):
+        level = threshold if threshold is not None and len(groups) == 1 else _run_info(dirs[0])[1]
+        runs = [_curves(d) for d in dirs]
+        if len(runs) == 1:
+            _plot_single(axes, runs[0])
+        else:
+            _plot_many(axes, runs, [_solved(d, m, level) for d, m in zip(dirs, runs, strict=True)])
+        for ax in axes:
+            if level is not None:
+                ax.axhline(level, color="tab:red", ls="--", lw=1, label=f"threshold {level:g}")
+            if len(groups) > 1 or (env_id and not title):
+                ax.set_title(f"{env_id or 'unknown environment'} ({len(dirs)} run{'s' * (len(dirs) > 1)})")
+            ax.legend(loc="upper left", fontsize=8)  # returns rise, so the top left is usually empty
     figure.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

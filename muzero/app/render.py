@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from muzero.config import SearchConfig
-from muzero.envs.batch import make_env
+from muzero.envs.make import EnvSource, legal_mask
 from muzero.errors import UserError
 from muzero.search.mcts import Model, run_mcts, select_actions
 
@@ -33,7 +33,7 @@ class Recording(NamedTuple):
 
 def record_episode(
     model: Model,
-    env_id: str,
+    source: EnvSource | str,
     search: SearchConfig,
     seed: int,
     max_episode_steps: int | None = None,
@@ -48,14 +48,16 @@ def record_episode(
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         # Off-screen frames need no window; without this, SDL complains on headless machines.
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env = make_env(env_id, max_episode_steps, render_mode="rgb_array")
+    if isinstance(source, str):
+        source = EnvSource(source, max_episode_steps=max_episode_steps)
+    env_id = source.name
+    env = source.make(render_mode="rgb_array")
     try:
         observation, info = env.reset(seed=seed)
         frames = [_render_frame(env, env_id)]
         episode_return, length, done = 0.0, 0, False
         while not done:
-            mask = info.get("action_mask")
-            legal = None if mask is None else np.asarray(mask, bool)[None]  # (1, A)
+            legal = legal_mask(info.get("action_mask"), int(env.action_space.n))[None]  # (1, A)
             observation_batch = np.asarray(observation)[None].astype(np.float32)  # (1, D)
             result = run_mcts(model, observation_batch, search, rng=None, legal_actions=legal)
             action = int(select_actions(result.visit_counts, 0.0, None)[0])

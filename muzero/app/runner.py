@@ -19,6 +19,7 @@ import platform
 import signal
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,13 +72,15 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda file: file.write(text.encode()))
 
 
-def start_run(config: Config, run_dir: Path, preset: str) -> Trainer:
-    """A fresh run in a new (or empty) directory."""
+def start_run(
+    config: Config, run_dir: Path, preset: str, env_factory: Callable[..., gymnasium.Env] | None = None
+) -> Trainer:
+    """A fresh run in a new (or empty) directory; config.json records the config as resolved."""
     if (run_dir / CHECKPOINT_NAME).exists():
         raise UserError(f"{run_dir} already holds a run; continue it with: muzero train --resume {run_dir}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(config)
-    write_config(run_dir, preset, config)
+    trainer = Trainer(config, env_factory=env_factory)
+    write_config(run_dir, preset, trainer.config)
     return trainer
 
 
@@ -248,11 +251,7 @@ def write_artifacts(trainer: Trainer, run_dir: Path, printer: ProgressPrinter | 
         _say(printer, f"could not draw the learning curve: {error}")
     try:
         recording = record_episode(
-            trainer.model,
-            trainer.config.env.id,
-            trainer.config.search,
-            seed=trainer.generators.eval_seed,
-            max_episode_steps=trainer.config.env.max_episode_steps,
+            trainer.model, trainer.source, trainer.config.search, seed=trainer.generators.eval_seed
         )
         save_animation(recording.frames, run_dir / "agent.gif")
     except (UserError, OSError, ValueError) as error:

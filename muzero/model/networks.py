@@ -54,6 +54,9 @@ def scale_hidden_state(state: torch.Tensor) -> torch.Tensor:
     return (state - low) / (high - low).clamp_min(1e-5)
 
 
+DEFAULT_VALUE_SUPPORT, DEFAULT_REWARD_SUPPORT = 10, 5
+
+
 class MuZeroNetwork(nn.Module):
     """h, g and f for flat vector observations and a discrete action space."""
 
@@ -62,10 +65,12 @@ class MuZeroNetwork(nn.Module):
         self.observation_size = observation_size
         self.num_actions = num_actions
         self.latent_size = config.latent_size
-        self.value_support_size = config.value_support_size
-        self.reward_support_size = config.reward_support_size
-        value_bins = 2 * config.value_support_size + 1
-        reward_bins = 2 * config.reward_support_size + 1
+        # A config whose supports are still to be chosen from the environment (the Trainer does that
+        # first) gets the sizes that CartPole's choice gives.
+        self.value_support_size = config.value_support_size or DEFAULT_VALUE_SUPPORT
+        self.reward_support_size = config.reward_support_size or DEFAULT_REWARD_SUPPORT
+        value_bins = 2 * self.value_support_size + 1
+        reward_bins = 2 * self.reward_support_size + 1
         hidden, layers, norm = config.hidden_size, config.num_layers, config.layer_norm
         self.representation_net = MLP(observation_size, hidden, layers, config.latent_size, norm)
         # Dynamics emits the next state and the reward logits from one output layer.

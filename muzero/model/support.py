@@ -6,7 +6,9 @@ distribution over the integers -S..S (the support), trains with cross-entropy, a
 scalar back as h^-1 of the expectation under the softmax.
 
 Values whose transform falls outside [-S, S] are clipped to the edge of the support: the
-target puts all its mass on the end bin, so such a value is read back as h^-1(+-S).
+target puts all its mass on the end bin, so such a value is read back as h^-1(+-S). The learner
+counts such targets (a metric, and a warning), and ``support_sizes`` picks S from the scale of an
+environment's rewards and its episode limit so that they do not happen.
 """
 
 from __future__ import annotations
@@ -70,3 +72,25 @@ def two_hot_to_scalar(probabilities: torch.Tensor, support_size: int) -> torch.T
 def logits_to_scalar(logits: torch.Tensor, support_size: int) -> torch.Tensor:
     """Scalar read-out of a categorical head: h^-1(E_softmax(logits)[support])."""
     return inverse_scale_transform(expected_support(logits, support_size))
+
+
+def support_size_for(bound: float, minimum: int) -> int:
+    """The smallest S >= ``minimum`` whose support -S..S holds h(x) for every |x| <= ``bound``."""
+    return max(minimum, int(np.ceil(scale_transform(np.float64(abs(bound))))))
+
+
+def support_sizes(max_abs_reward: float, discount: float, max_episode_steps: int | None) -> tuple[int, int]:
+    """(value S, reward S) for rewards of magnitude at most ``max_abs_reward``.
+
+    A discounted return is at most R (1 - gamma^H) / (1 - gamma) in magnitude over an episode of H
+    steps (R / (1 - gamma) without a limit). The minimum sizes (10 and 5) are the ones tuned on
+    CartPole, which these bounds reproduce there.
+    """
+    reward = max(float(max_abs_reward), 1e-6)
+    if discount >= 1.0:
+        horizon = float(max_episode_steps) if max_episode_steps is not None else 1000.0
+    elif max_episode_steps is None:
+        horizon = 1.0 / (1.0 - discount)
+    else:
+        horizon = (1.0 - discount**max_episode_steps) / (1.0 - discount)
+    return support_size_for(reward * horizon, 10), support_size_for(reward, 5)

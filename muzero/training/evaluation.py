@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.envs.batch import make_env
+from muzero.envs.make import EnvSource, legal_mask
 from muzero.search.mcts import Model, run_mcts, select_actions
 
 
@@ -36,43 +36,47 @@ class EvalResult(NamedTuple):
 
 def evaluate(
     model: Model,
-    env_id: str,
+    source: EnvSource | str,
     episodes: int,
     seed: int,
     search: SearchConfig,
-    max_episode_steps: int | None = None,
     max_parallel: int = 100,
     on_step: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
-    """Mean of ``episodes`` greedy episodes, seeded seed, seed+1, ...; ``on_step(done, total)`` reports progress."""
+    """Mean of ``episodes`` greedy episodes, seeded seed, seed+1, ...; ``on_step(done, total)`` reports progress.
+
+    Where the environment publishes ``info["action_mask"]``, the search's root (and so the action
+    taken) is restricted to the legal actions.
+    """
+    if isinstance(source, str):
+        source = EnvSource(source)
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, np.int64)
     for first in range(0, episodes, max_parallel):
         ids = np.arange(first, min(first + max_parallel, episodes))
-        _run_episodes(model, env_id, ids, seed, search, max_episode_steps, returns, lengths, on_step, episodes)
+        _run_episodes(model, source, ids, seed, search, returns, lengths, on_step, episodes)
     return EvalResult(returns, lengths)
 
 
 def _run_episodes(
     model: Model,
-    env_id: str,
+    source: EnvSource,
     ids: np.ndarray,
     seed: int,
     search: SearchConfig,
-    max_episode_steps: int | None,
     returns: np.ndarray,
     lengths: np.ndarray,
     on_step: Callable[[int, int], None] | None,
     total: int,
 ) -> None:
-    envs = [make_env(env_id, max_episode_steps) for _ in ids]
+    envs = [source.make() for _ in ids]
     num_actions = int(envs[0].action_space.n)
     observation = np.zeros((len(ids), envs[0].observation_space.shape[0]), np.float32)
     legal = np.ones((len(ids), num_actions), bool)
     for i, env in enumerate(envs):
         obs, info = env.reset(seed=seed + int(ids[i]))
         observation[i] = obs
-        legal[i] = info.get("action_mask", legal[i])
+        legal[i] = legal_mask(info.get("action_mask"), num_actions)
     running = np.ones(len(ids), bool)
     while running.any():
         active = np.flatnonzero(running)
@@ -83,7 +87,7 @@ def _run_episodes(
             returns[ids[i]] += reward
             lengths[ids[i]] += 1
             observation[i] = obs
-            legal[i] = info.get("action_mask", np.ones(num_actions, bool))
+            legal[i] = legal_mask(info.get("action_mask"), num_actions)
             if terminated or truncated:
                 running[i] = False
         if on_step is not None:

@@ -24,7 +24,7 @@ from torch import nn
 from muzero.config import LearnerConfig
 from muzero.errors import TrainingDiverged
 from muzero.model.networks import MuZeroNetwork
-from muzero.model.support import logits_to_scalar, scalar_to_two_hot
+from muzero.model.support import logits_to_scalar, scalar_to_two_hot, scale_transform
 from muzero.replay.buffer import TrainingBatch
 
 
@@ -36,6 +36,7 @@ class Losses(NamedTuple):
     consistency: float
     learning_rate: float
     grad_norm: float
+    clipped_targets: float  # value and reward targets beyond their support (clipped to its ends) in the batch
 
 
 class UnrollOutput(NamedTuple):
@@ -104,6 +105,10 @@ def muzero_loss(
         "reward": (reward_loss * weights).sum(1).mean(),
         "policy": (policy_loss * weights).sum(1).mean(),
         "consistency": torch.zeros(()),
+        "clipped_targets": (
+            count_clipped(batch["target_value"], network.value_support_size, batch["value_mask"])
+            + count_clipped(batch["target_reward"], network.reward_support_size, batch["reward_mask"])
+        ),
     }
     if consistency_loss_weight > 0 and batch["actions"].shape[1] > 0:
         consistency = consistency_loss(network, out.states[:, 1:], batch["next_observations"])
@@ -113,6 +118,11 @@ def muzero_loss(
     total = (per_sample * batch["weight"]).mean()
     initial_value = logits_to_scalar(out.value_logits[:, 0].detach(), network.value_support_size)
     return total, parts, initial_value
+
+
+def count_clipped(target: torch.Tensor, support_size: int, mask: torch.Tensor) -> torch.Tensor:
+    """How many (unmasked) targets lie beyond the support -S..S after the h transform."""
+    return ((scale_transform(target).abs() > support_size) & (mask > 0)).sum().float()
 
 
 def consistency_loss(network: MuZeroNetwork, states: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
@@ -189,6 +199,7 @@ class Learner:
             consistency=parts["consistency"].item(),
             learning_rate=lr,
             grad_norm=float(grad_norm),
+            clipped_targets=parts["clipped_targets"].item(),
         )
         return losses, priorities
 

@@ -10,17 +10,23 @@ as solved. The loop knows nothing of files or terminals: an ``Observer`` receive
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from muzero.config import Config
-from muzero.envs.batch import BatchEnv, EnvStep, env_spec
+from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
+from muzero.envs.make import max_abs_reward
+from muzero.envs.spaces import ObservationEncoder
 from muzero.errors import CheckpointError
 from muzero.model.bridge import NetworkModel
 from muzero.model.networks import MuZeroNetwork
+from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer
 from muzero.seeding import seed_everything
 from muzero.training.acting import Actor
@@ -38,6 +44,7 @@ class Counters:
     wall_seconds: float = 0.0  # accumulated over resumed sessions
     next_checkpoint: int = 0
     solved: bool = False
+    clipped_targets: int = 0  # value and reward targets clipped to the ends of their supports, all steps
     env_steps_to_solve: int | None = None
     seconds_to_solve: float | None = None
     last_eval_mean: float | None = None
@@ -54,13 +61,46 @@ class Observer(Protocol):
     def on_iteration(self, trainer: Trainer) -> None: ...
 
 
+PROBE_STEPS = 2_000  # random-policy steps that measure an environment's reward scale
+
+
+def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config:
+    """The config with value and reward support sizes chosen from the environment where they are None.
+
+    The reward scale is the largest |reward| a random policy meets in ``PROBE_STEPS`` steps (its own
+    random stream, so the run's streams are untouched), times ``env.reward_scale``; with the episode
+    limit and the discount it bounds the returns (``support_sizes``). What this misses, the learner
+    counts as clipped targets.
+    """
+    network = config.network
+    if network.value_support_size is not None and network.reward_support_size is not None:
+        return config
+    reward = max_abs_reward(source, PROBE_STEPS, seed=config.run.seed) * config.env.reward_scale
+    if spec.reward_threshold is not None and reward == 0.0:
+        reward = abs(spec.reward_threshold)  # a random policy never saw a reward: take the goal's scale
+    value_size, reward_size = support_sizes(reward or 1.0, config.discount, spec.max_episode_steps)
+    return config.replace(
+        {
+            "network.value_support_size": network.value_support_size or value_size,
+            "network.reward_support_size": network.reward_support_size or reward_size,
+        }
+    )
+
+
 class Trainer:
-    def __init__(self, config: Config, observers: list[Observer] | None = None) -> None:
-        self.config = config
+    def __init__(
+        self,
+        config: Config,
+        observers: list[Observer] | None = None,
+        env_factory: Callable[..., gym.Env] | None = None,
+    ) -> None:
         self.observers = list(observers or [])
         torch.set_num_threads(config.run.threads)
         torch.set_flush_denormal(True)  # tiny weights decaying into denormals slow CPU training ~15x
-        self.spec = env_spec(config.env.id, config.env.max_episode_steps)
+        self.source = EnvSource.from_config(config.env, env_factory)
+        self.spec = self.source.spec()
+        self.encoder = ObservationEncoder(self.spec.observation_space)
+        self.config = config = resolve_supports(config, self.source, self.spec)
         self.generators = seed_everything(config.run.seed)
         self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network)
         self.model = NetworkModel(self.network, config.discount)
@@ -68,7 +108,7 @@ class Trainer:
         self.replay = ReplayBuffer(
             config.env.num_envs, self.spec.observation_size, self.spec.num_actions, config.replay
         )
-        self.envs = BatchEnv(config.env.id, config.env.num_envs, self.generators.env_seed, config.env.max_episode_steps)
+        self.envs = BatchEnv(self.source, config.env.num_envs, self.generators.env_seed, config.env.vectorization)
         self.actor = Actor(
             self.envs, self.model, self.replay, config.search, self.generators.acting, config.env.reward_scale
         )
@@ -141,6 +181,15 @@ class Trainer:
             cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.config.discount, self.generators.replay, value_fn
         )
         losses, priorities = self.learner.update(batch)
+        if losses.clipped_targets and not self.counters.clipped_targets:
+            warnings.warn(
+                f"{int(losses.clipped_targets)} value/reward targets fell outside the supports "
+                f"(value S={self.network.value_support_size}, reward S={self.network.reward_support_size}) and were "
+                "clipped; raise network.value_support_size / network.reward_support_size or lower env.reward_scale "
+                "(the count is logged as losses/clipped_targets)",
+                stacklevel=2,
+            )
+        self.counters.clipped_targets += int(losses.clipped_targets)
         self.replay.update_priorities(batch.index, priorities)
         self.counters.train_steps += 1
         for observer in self.observers:
@@ -148,14 +197,7 @@ class Trainer:
         return losses
 
     def evaluate(self, episodes: int, seed_offset: int = 0) -> EvalResult:
-        return evaluate(
-            self.model,
-            self.config.env.id,
-            episodes,
-            self.generators.eval_seed + seed_offset,
-            self.config.search,
-            self.config.env.max_episode_steps,
-        )
+        return evaluate(self.model, self.source, episodes, self.generators.eval_seed + seed_offset, self.config.search)
 
     def periodic_evaluation(self) -> None:
         """Evaluate; if the threshold is reached, confirm it on fresh episodes before calling the run solved."""
@@ -235,9 +277,9 @@ class Trainer:
         # Environment states can't be saved in general: start fresh episodes, seeded from where the run is.
         self.envs.close()
         self.envs = BatchEnv(
-            self.config.env.id,
+            self.source,
             self.config.env.num_envs,
             self.generators.env_seed + self.counters.env_steps,
-            self.config.env.max_episode_steps,
+            self.config.env.vectorization,
         )
         self.actor.envs = self.envs

@@ -1,0 +1,271 @@
+"""Where environments come from: a Gymnasium id with keyword arguments, or a user's factory.
+
+``EnvSource`` builds single environments (evaluation, rendering) and vector environments
+(training) the same way, checks their spaces once, and turns Gymnasium's many failure modes
+into one-line ``EnvironmentNotSupported`` messages: an unknown id (with close matches), a missing
+optional dependency (with the extra that installs it), a keyword argument the environment
+rejects, a continuous action space or image observations.
+
+Every environment it returns is wrapped in Gymnasium's ``FlattenObservation``, so what the
+networks read is always one flat float vector per observation (see ``muzero.envs.spaces``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import FlattenObservation, TimeLimit
+
+from muzero.envs.spaces import check_action_space, check_observation_space
+from muzero.errors import EnvironmentNotSupported
+
+# Optional dependencies some Gymnasium environments need, and the muzero extra that installs each.
+EXTRAS = {"box2d": "box2d", "pygame": "box2d", "mujoco": "mujoco", "ale_py": "atari"}
+
+VECTORIZATION_MODES = ("sync", "async")
+
+# Environments registered without a time limit (CliffWalking, a user's own) get this one, so that
+# neither training nor a greedy evaluation can loop forever; env.max_episode_steps overrides it.
+DEFAULT_EPISODE_LIMIT = 1_000
+
+
+class EnvSpec(NamedTuple):
+    observation_size: int  # D, after flattening
+    num_actions: int
+    reward_threshold: float | None
+    max_episode_steps: int | None
+    observation_space: gym.Space  # the environment's own space, before flattening
+
+
+def parse_env_kwargs(items: Sequence[str]) -> dict[str, Any]:
+    """``["is_slippery=False", "map_name=8x8"]`` -> ``{"is_slippery": False, "map_name": "8x8"}``.
+
+    Values are read as Python literals where they are one (numbers, booleans, None, lists,
+    quoted strings) and kept as plain strings otherwise.
+    """
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise EnvironmentNotSupported(f"environment keyword arguments are key=value, got {item!r}")
+        try:
+            kwargs[key] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            kwargs[key] = raw.strip()
+    return kwargs
+
+
+class EnvSource:
+    """One environment definition: ``gymnasium.make(env_id, **kwargs)`` or ``factory()``.
+
+    ``factory`` is any callable returning a ``gymnasium.Env`` (a user's own class, or an
+    environment with the user's wrappers); if it accepts ``render_mode`` it gets one when
+    rendering. ``max_episode_steps`` overrides (or adds) the time limit; an environment that has
+    none gets ``DEFAULT_EPISODE_LIMIT``.
+    """
+
+    def __init__(
+        self,
+        env_id: str | None = None,
+        kwargs: dict[str, Any] | None = None,
+        max_episode_steps: int | None = None,
+        factory: Callable[..., gym.Env] | None = None,
+    ) -> None:
+        if env_id is None and factory is None:
+            raise ValueError("an environment needs an id or a factory")
+        self.env_id = env_id
+        self.kwargs = dict(kwargs or {})
+        self.max_episode_steps = max_episode_steps
+        self.factory = factory
+        self.name = env_id if env_id else getattr(factory, "__name__", "custom environment")
+
+    @classmethod
+    def from_config(cls, env_config: Any, factory: Callable[..., gym.Env] | None = None) -> EnvSource:
+        """From an ``EnvConfig`` (id, kwargs, max_episode_steps); a factory, if given, replaces the id."""
+        return cls(env_config.id, parse_env_kwargs(env_config.kwargs), env_config.max_episode_steps, factory)
+
+    # -- single environments ------------------------------------------------------------------------------------
+
+    def make_raw(self, render_mode: str | None = None) -> gym.Env:
+        """The environment as it is (observations not flattened), checked to be one muzero handles."""
+        env = self._build(render_mode)
+        try:
+            check_action_space(self.name, env.action_space)
+            check_observation_space(self.name, env.observation_space)
+        except EnvironmentNotSupported:
+            env.close()
+            raise
+        return env
+
+    def make(self, render_mode: str | None = None) -> gym.Env:
+        """The environment with flat observations, as training, evaluation and rendering see it."""
+        return FlattenObservation(self.make_raw(render_mode))
+
+    def spec(self) -> EnvSpec:
+        env = self.make_raw()
+        try:
+            spec = env.spec
+            limit = _time_limit(env)
+            return EnvSpec(
+                observation_size=int(gym.spaces.flatdim(env.observation_space)),
+                num_actions=int(env.action_space.n),
+                reward_threshold=spec.reward_threshold if spec is not None else None,
+                max_episode_steps=limit,
+                observation_space=env.observation_space,
+            )
+        finally:
+            env.close()
+
+    def _build(self, render_mode: str | None) -> gym.Env:
+        if self.factory is not None:
+            return self._from_factory(render_mode)
+        kwargs = self._make_kwargs()
+        if render_mode is not None:
+            kwargs["render_mode"] = render_mode
+        try:
+            return gym.make(self.env_id, **kwargs)
+        except gym.error.DependencyNotInstalled as error:
+            raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
+        except ModuleNotFoundError as error:
+            raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
+        except gym.error.Error as error:
+            raise EnvironmentNotSupported(_unknown_id(self.env_id, error)) from None
+        except TypeError as error:
+            given = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items()) or "none"
+            raise EnvironmentNotSupported(f"{self.env_id} rejected its keyword arguments ({given}): {error}") from None
+        except ImportError as error:
+            raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
+
+    def _make_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``gymnasium.make``: the user's, and the time limit."""
+        kwargs = dict(self.kwargs)
+        limit = self.max_episode_steps
+        if limit is None:
+            registered = gym.registry.get(self.env_id)
+            if registered is not None and registered.max_episode_steps is None:
+                limit = DEFAULT_EPISODE_LIMIT
+        if limit is not None:
+            kwargs["max_episode_steps"] = limit
+        return kwargs
+
+    def _from_factory(self, render_mode: str | None) -> gym.Env:
+        env = None
+        if render_mode is not None:
+            try:
+                env = self.factory(render_mode=render_mode)
+            except TypeError:
+                env = None
+        if env is None:
+            env = self.factory()
+        if not isinstance(env, gym.Env):
+            raise EnvironmentNotSupported(
+                f"the environment factory {self.name} returned {type(env).__name__}, not a gymnasium.Env"
+            )
+        if self.max_episode_steps is not None:
+            env = TimeLimit(env, self.max_episode_steps)
+        elif _time_limit(env) is None:
+            env = TimeLimit(env, DEFAULT_EPISODE_LIMIT)
+        return env
+
+    # -- vector environments ------------------------------------------------------------------------------------
+
+    def make_vec(self, num_envs: int, mode: str = "sync") -> gym.vector.VectorEnv:
+        """``num_envs`` flat-observation copies through Gymnasium's vector API, reset on the step they end.
+
+        Same-step autoreset: a step that ends an episode returns the next episode's first
+        observation, and the observation it ended on in ``info["final_obs"]``.
+        """
+        if mode not in VECTORIZATION_MODES:
+            raise EnvironmentNotSupported(
+                f"vectorization must be one of {', '.join(VECTORIZATION_MODES)}, got {mode!r}"
+            )
+        self.make().close()  # fail here, in this process, with a clear message
+        vector_kwargs = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        if mode == "async":
+            vector_kwargs["context"] = "fork"
+        if self.factory is None:
+            kwargs = self._make_kwargs()
+            return gym.make_vec(
+                self.env_id,
+                num_envs,
+                vectorization_mode=mode,
+                vector_kwargs=vector_kwargs,
+                wrappers=[FlattenObservation],
+                **kwargs,
+            )
+        vector_class = gym.vector.SyncVectorEnv if mode == "sync" else gym.vector.AsyncVectorEnv
+        return vector_class([self.make for _ in range(num_envs)], **vector_kwargs)
+
+
+def _time_limit(env: gym.Env) -> int | None:
+    """The episode step limit of an environment: its spec's, or that of a TimeLimit wrapper inside it."""
+    if env.spec is not None and env.spec.max_episode_steps is not None:
+        return int(env.spec.max_episode_steps)
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, TimeLimit):
+            return int(env._max_episode_steps)
+        env = env.env
+    return None
+
+
+def _missing_dependency(env_id: str, error: Exception) -> str:
+    text = str(error)
+    name = getattr(error, "name", None) or ""
+    key = next((k for k in EXTRAS if k in name.lower() or k in text.lower()), None)
+    if key is not None:
+        extra = EXTRAS[key]
+        return f'{env_id} needs the optional dependency {key}; install it with: pip install "muzero[{extra}]"'
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"{env_id} needs a package that is not installed ({first_line})"
+
+
+def _unknown_id(env_id: str, error: Exception) -> str:
+    close = [c for c in difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6) if c != env_id]
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"unknown environment {env_id!r} ({error}).{hint}"
+
+
+def legal_mask(mask: Any, num_actions: int) -> np.ndarray:
+    """(A,) bool legal actions from one environment's ``action_mask`` (all legal when it has none).
+
+    A mask with no legal action at all (some environments publish one on their last step) is
+    read as "anything goes": the search needs at least one action to consider.
+    """
+    if mask is None:
+        return np.ones(num_actions, bool)
+    legal = np.asarray(mask).astype(bool).reshape(num_actions)
+    return legal if legal.any() else np.ones(num_actions, bool)
+
+
+def legal_actions_from_info(info: dict, num_envs: int, num_actions: int) -> np.ndarray | None:
+    """(B, A) bool legal actions from a vector environment's stacked infos, or None when none publish masks."""
+    mask = info.get("action_mask")
+    if mask is None:
+        return None
+    present = np.asarray(info.get("_action_mask", np.ones(num_envs, bool)), bool)
+    return np.stack([legal_mask(mask[i] if present[i] else None, num_actions) for i in range(num_envs)])
+
+
+def max_abs_reward(source: EnvSource, steps: int, seed: int) -> float:
+    """The largest |reward| a uniformly random (legal) policy meets in ``steps`` environment steps."""
+    rng = np.random.default_rng(seed)
+    env = source.make()
+    try:
+        _, info = env.reset(seed=seed)
+        largest = 0.0
+        for _ in range(steps):
+            mask = info.get("action_mask")
+            legal = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(env.action_space.n)
+            _, reward, terminated, truncated, info = env.step(int(rng.choice(legal)))
+            largest = max(largest, abs(float(reward)))
+            if terminated or truncated:
+                _, info = env.reset()
+        return largest
+    finally:
+        env.close()

@@ -1,0 +1,84 @@
+"""Named configurations, kept as data: one TOML file per preset in this folder.
+
+A preset file holds a ``[preset]`` table (``description``, and ``env_id`` when it is tuned for
+one environment) and any configuration sections to override (``[search]``, ``[learner]``, ...)
+with the keys of ``muzero train --help-config``. Like rl-zoo's hyperparameter files, presets are
+keyed by environment id: ``muzero train --env ID`` picks the preset tuned for ID when there is
+one and the ``generic`` preset otherwise; ``--preset NAME`` picks one by name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from muzero.config import Config, EnvConfig
+from muzero.errors import ConfigError
+
+GENERIC = "generic"
+
+
+@cache
+def _load_all() -> dict[str, dict[str, Any]]:
+    presets = {}
+    for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            with entry.open("rb") as file:
+                presets[entry.name.removesuffix(".toml")] = tomllib.load(file)
+    return presets
+
+
+def preset_names() -> list[str]:
+    return sorted(_load_all())
+
+
+def preset_info(name: str) -> dict[str, Any]:
+    """The ``[preset]`` table of a preset: description, env_id (if tuned for one environment)."""
+    return dict(_preset_data(name).get("preset", {}))
+
+
+def preset_for_env(env_id: str) -> str | None:
+    """The name of the preset tuned for ``env_id``, if there is one."""
+    return next((name for name in preset_names() if preset_info(name).get("env_id") == env_id), None)
+
+
+def get_preset(name: str, env_id: str | None = None) -> Config:
+    """The preset's configuration; ``env_id`` (if given) replaces the environment it names."""
+    data = {key: value for key, value in _preset_data(name).items() if key != "preset"}
+    env_id = env_id or preset_info(name).get("env_id")
+    if env_id is not None:
+        data.setdefault("env", {})["id"] = env_id
+    try:
+        return Config.from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"preset {name!r}: {error}") from None
+
+
+def resolve(env_id: str | None, preset: str | None) -> tuple[Config, str]:
+    """What ``muzero train`` runs: (config, preset name) from an optional env id and preset name.
+
+    Neither given: CartPole-v1 with its preset. An env id alone: the preset tuned for it, else
+    ``generic``. A preset alone: that preset as it stands. Both: the preset on that environment.
+    """
+    if preset is None:
+        preset = preset_for_env(env_id or EnvConfig().id) or GENERIC
+    return get_preset(preset, env_id), preset
+
+
+def _preset_data(name: str) -> dict[str, Any]:
+    presets = _load_all()
+    if name not in presets:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(sorted(presets))}")
+    return presets[name]
+
+
+def cartpole() -> Config:
+    """CartPole-v1. The defaults of ``Config`` were tuned on it (see the README for measured results)."""
+    return get_preset("cartpole")
+
+
+def generic(env_id: str = "CartPole-v1") -> Config:
+    """Defaults meant to learn an environment no preset was tuned for."""
+    return get_preset(GENERIC, env_id)
