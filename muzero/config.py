@@ -91,7 +91,11 @@ class EnvConfig(_Section):
         choices=("sync", "async"),
     )
     num_envs: int = param(16, "Environments acting in parallel during training; one batched search serves all.", low=1)
-    max_episode_steps: int | None = param(None, "Override the environment's episode step limit (truncation).", low=1)
+    max_episode_steps: int | None = param(
+        None,
+        "Override the environment's episode step limit (truncation); one registered without a limit gets 1,000.",
+        low=1,
+    )
     reward_scale: float = param(
         1.0, "Rewards are multiplied by this before learning (returns are reported unscaled).", low=0.0, low_open=True
     )
@@ -193,6 +197,16 @@ class ActingConfig(_Section):
     temperatures: tuple[float, ...] = param((1.0, 0.25), "Visit-count temperatures for acting, in order.", low=0.0)
     temperature_env_steps: tuple[int, ...] = param(
         (0, 1_000), "Environment step at which each temperature starts.", low=0
+    )
+    explore_probability: float = param(
+        0.0,
+        "Temporally extended exploration (Dabney et al. 2021): at each step, an environment not already "
+        "exploring starts, with this probability, repeating one random legal action (0 = off).",
+        low=0.0,
+        high=1.0,
+    )
+    explore_max_repeat: int = param(
+        8, "An exploratory action is repeated for a number of steps drawn uniformly from 1..this.", low=1
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import gymnasium as gym
 import numpy as np
 
@@ -33,6 +35,7 @@ class DictCorridorEnv(gym.Env):
         }
     )
     action_space = gym.spaces.Discrete(3)
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None) -> None:
         self.render_mode = render_mode
@@ -59,7 +62,9 @@ class DictCorridorEnv(gym.Env):
         return self._observation(), float(done), done, False, self._info()
 
     def render(self):
-        return np.zeros((16, 16, 3), np.uint8)
+        frame = np.zeros((16, 80, 3), np.uint8)
+        frame[:, 16 * self.cell : 16 * (self.cell + 1)] = 255  # the agent's cell, lit
+        return frame
 
 
 class NoLimitEnv(gym.Env):

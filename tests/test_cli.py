@@ -123,6 +123,27 @@ def test_resume_continues_to_a_larger_budget(trained_run, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "env_args",
+    [
+        ["--env", "Taxi-v4"],
+        ["--env", "FrozenLake-v1", "--env-kwargs", "map_name=8x8", "is_slippery=False"],
+        ["--env", "tests.fake_envs:muzero-test/DictCorridor-v0"],  # a user's own env with a Dict observation
+    ],
+)
+def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(env_args, tmp_path):
+    run_dir = tmp_path / "run"
+    muzero("train", *env_args, "--max-env-steps", "48", "--run-dir", str(run_dir), "--quiet", *TINY, check=True)
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    assert config["env"]["id"] == env_args[1]
+    assert config["network"]["value_support_size"] is not None  # chosen from the environment and recorded
+    if "--env-kwargs" in env_args:
+        assert config["env"]["kwargs"] == ["map_name=8x8", "is_slippery=False"]
+    result = json.loads(muzero("eval", str(run_dir), "--episodes", "2", "--json", check=True).stdout)
+    assert result["episodes"] == 2
+    assert (run_dir / "agent.gif").exists()
+
+
+@pytest.mark.parametrize(
     "args,message",
     [
         (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: cartpole"),

@@ -116,6 +116,32 @@ def test_predict_single_and_batch():
     assert (actions == 1).all()
 
 
+def test_predict_takes_the_environments_own_observations_and_masks(tmp_path):
+    from tests.fake_envs import DictCorridorEnv
+
+    # An environment given as a factory (a user's own class, not registered), with a Dict observation.
+    agent = MuZero(DictCorridorEnv, verbose=False)
+    assert agent.config.env.id == "DictCorridorEnv"
+    env = DictCorridorEnv()
+    observation, info = env.reset(seed=0)
+    action, _ = agent.predict(observation, legal_actions=info["action_mask"])
+    assert isinstance(action, int) and action in (1, 2)  # "left" is illegal in cell 0
+    actions, _ = agent.predict([observation, observation], legal_actions=np.array([[0, 0, 1], [0, 1, 0]]))
+    assert actions.tolist() == [2, 1]
+    stacked = {k: np.stack([v] * 5) for k, v in observation.items()}  # a vector env's batch
+    assert agent.predict(stacked)[0].shape == (5,)
+    path = agent.save(tmp_path / "corridor.pt")
+    with pytest.raises(CheckpointError, match="pass it back"):
+        MuZero.load(path)
+    loaded = MuZero.load(path, env=DictCorridorEnv)
+    assert loaded.predict(observation, legal_actions=info["action_mask"])[0] == action
+
+    # An environment given by id, with Discrete (integer) observations.
+    lake = MuZero("FrozenLake-v1", verbose=False)
+    assert isinstance(lake.predict(5)[0], int)
+    assert lake.predict(np.array([0, 5, 15]))[0].shape == (3,)
+
+
 def test_loading_something_else_is_a_checkpoint_error(tmp_path):
     bogus = tmp_path / "bogus.pt"
     torch.save({"hello": torch.zeros(1)}, bogus)

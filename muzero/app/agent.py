@@ -22,7 +22,7 @@ from muzero import presets
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
-from muzero.errors import CheckpointError
+from muzero.errors import CheckpointError, EnvironmentNotSupported
 from muzero.search.mcts import run_mcts, select_actions
 from muzero.training.evaluation import EvalResult
 from muzero.training.trainer import Trainer
@@ -106,18 +106,21 @@ class MuZero:
         """
         state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
-        if env is None and config.env.id not in gym.registry:
-            raise CheckpointError(
-                f"{path} was trained on {config.env.id!r}, which is not a registered Gymnasium id; "
-                "pass the environment factory: MuZero.load(path, env=make_my_env)"
-            )
         agent = cls.__new__(cls)
         agent.config = config
         agent.run_dir = None
         agent.verbose = verbose
         agent.preset = "custom"
         agent.env_factory = env
-        agent.trainer = Trainer(config, env_factory=env)
+        try:
+            agent.trainer = Trainer(config, env_factory=env)
+        except EnvironmentNotSupported as error:
+            if env is not None:
+                raise
+            raise CheckpointError(
+                f"{path} was trained on {config.env.id!r}, which cannot be made from its id ({error}); "
+                "if it came from a factory, pass it back: MuZero.load(path, env=make_my_env)"
+            ) from None
         agent.trainer.load_state_dict(state)
         agent.last_outcome = None
         return agent

@@ -1,4 +1,13 @@
-"""Self-play: B environments act with one batched search per step and feed replay."""
+"""Self-play: B environments act with one batched search per step and feed replay.
+
+Optionally with temporally extended exploration (Dabney, Ostrovski and Barreto 2021, "Temporally-
+Extended epsilon-Greedy Exploration"): an environment that is not already exploring starts, with
+probability ``explore_probability``, to repeat one random legal action for 1..``explore_max_repeat``
+steps. In Acrobot a uniformly random policy reaches the goal in about 3% of its 500-step episodes,
+one that repeats each random action 1-8 steps in about 40%, so the first successes, from which
+everything is learned, come an order of magnitude sooner. The search still runs on every step,
+and its visit distribution (not the exploratory action) is what the policy target learns.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +29,8 @@ class Actor:
         search: SearchConfig,
         rng: np.random.Generator,
         reward_scale: float = 1.0,
+        explore_probability: float = 0.0,
+        explore_max_repeat: int = 1,
     ) -> None:
         self.envs = envs
         self.model = model
@@ -27,12 +38,18 @@ class Actor:
         self.search = search
         self.rng = rng
         self.reward_scale = reward_scale
+        self.explore_probability = explore_probability
+        self.explore_max_repeat = explore_max_repeat
+        self.repeat_left = np.zeros(envs.num_envs, np.int64)  # (B,) exploratory steps still to take
+        self.repeat_action = np.zeros(envs.num_envs, np.int64)  # (B,) the action being repeated
 
     def step(self, temperature: float) -> EnvStep:
         """Search every environment's observation (with root noise), act, and store the step."""
         observation = self.envs.observation.copy()
         result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=self.envs.legal_actions)
         actions = select_actions(result.visit_counts, temperature, self.rng)
+        if self.explore_probability > 0:
+            actions = self.explore(actions, self.envs.legal_actions)
         step = self.envs.step(actions)
         self.replay.add_step(
             observation, visit_policy(result.visit_counts), result.root_value, actions, step.reward * self.reward_scale
@@ -41,4 +58,19 @@ class Actor:
         if len(done):
             final = step.final_observation[done]
             self.replay.end_episodes(done, final, step.terminated[done], self.model.value(final))
+            self.repeat_left[done] = 0
         return step
+
+    def explore(self, actions: np.ndarray, legal: np.ndarray | None) -> np.ndarray:
+        """(B,) the search's actions, replaced where an environment explores (see the module's doc)."""
+        batch, num_actions = len(actions), self.envs.num_actions
+        legal = np.ones((batch, num_actions), bool) if legal is None else legal
+        # A repeated action that has become illegal ends its repetition.
+        self.repeat_left[~legal[np.arange(batch), self.repeat_action]] = 0
+        start = (self.repeat_left == 0) & (self.rng.random(batch) < self.explore_probability)
+        for i in np.flatnonzero(start):
+            self.repeat_action[i] = self.rng.choice(np.flatnonzero(legal[i]))
+            self.repeat_left[i] = self.rng.integers(1, self.explore_max_repeat + 1)
+        exploring = self.repeat_left > 0
+        self.repeat_left[exploring] -= 1
+        return np.where(exploring, self.repeat_action, actions)

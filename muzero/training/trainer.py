@@ -110,7 +110,14 @@ class Trainer:
         )
         self.envs = BatchEnv(self.source, config.env.num_envs, self.generators.env_seed, config.env.vectorization)
         self.actor = Actor(
-            self.envs, self.model, self.replay, config.search, self.generators.acting, config.env.reward_scale
+            self.envs,
+            self.model,
+            self.replay,
+            config.search,
+            self.generators.acting,
+            config.env.reward_scale,
+            config.acting.explore_probability,
+            config.acting.explore_max_repeat,
         )
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
@@ -283,3 +290,4 @@ class Trainer:
             self.config.env.vectorization,
         )
         self.actor.envs = self.envs
+        self.actor.repeat_left[:] = 0

@@ -1,0 +1,44 @@
+"""Self-play's temporally extended exploration: random legal actions, repeated, never illegal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tests.fake_envs  # noqa: F401 (registers the test environments)
+from muzero.config import SearchConfig
+from muzero.envs.batch import BatchEnv
+from muzero.training.acting import Actor
+
+
+def make_actor(probability: float, max_repeat: int) -> Actor:
+    envs = BatchEnv("muzero-test/DictCorridor-v0", num_envs=64, seed=0)
+    return Actor(envs, None, None, SearchConfig(), np.random.default_rng(0), 1.0, probability, max_repeat)
+
+
+def test_exploring_repeats_one_random_action_for_at_most_max_repeat_steps():
+    actor = make_actor(probability=1.0, max_repeat=3)
+    search_actions = np.full(64, 2)  # what the search would do: "stay"
+    legal = np.ones((64, 3), bool)
+    previous = actor.explore(search_actions, legal)
+    seen = [previous]
+    for _ in range(30):
+        repeating = actor.repeat_left > 0
+        assert actor.repeat_left.max() <= 2  # 1..3 steps, the first already taken
+        actions = actor.explore(search_actions, legal)
+        np.testing.assert_array_equal(actions[repeating], previous[repeating])
+        previous = actions
+        seen.append(actions)
+    assert set(np.unique(seen)) == {0, 1, 2}  # random actions, not the search's
+
+
+def test_no_exploration_keeps_the_search_actions_and_illegal_actions_are_never_taken():
+    actor = make_actor(probability=0.0, max_repeat=8)
+    search_actions = np.arange(64) % 3
+    np.testing.assert_array_equal(actor.explore(search_actions, None), search_actions)
+    actor = make_actor(probability=0.5, max_repeat=8)
+    legal = np.zeros((64, 3), bool)
+    legal[:, 1:] = True  # "left" illegal everywhere
+    for _ in range(50):
+        assert (actor.explore(np.ones(64, int), legal) != 0).all()
+    explored = np.stack([actor.explore(np.ones(64, int), legal) for _ in range(50)])
+    assert (explored == 2).mean() > 0.2  # exploring happens, among the legal actions only
