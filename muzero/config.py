@@ -205,6 +205,12 @@ class ActingConfig(_Section):
         low=0.0,
         high=1.0,
     )
+    explore_spread: float = param(
+        0.0,
+        "Spread the exploration probability over the acting environments as Ape-X does: environment i of B "
+        "explores with p ** (1 + spread * i / (B - 1)), from p down to p ** (1 + spread) (0 = all use p).",
+        low=0.0,
+    )
     explore_max_repeat: int = param(
         8, "An exploratory action is repeated for a number of steps drawn uniformly from 1..this.", low=1
     )

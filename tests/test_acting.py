@@ -42,3 +42,11 @@ def test_no_exploration_keeps_the_search_actions_and_illegal_actions_are_never_t
         assert (actor.explore(np.ones(64, int), legal) != 0).all()
     explored = np.stack([actor.explore(np.ones(64, int), legal) for _ in range(50)])
     assert (explored == 2).mean() > 0.2  # exploring happens, among the legal actions only
+
+
+def test_spread_gives_each_environment_its_own_probability_like_ape_x():
+    envs = BatchEnv("muzero-test/DictCorridor-v0", num_envs=5, seed=0)
+    actor = Actor(envs, None, None, SearchConfig(), np.random.default_rng(0), 1.0, 0.5, 8, explore_spread=4.0)
+    np.testing.assert_allclose(actor.explore_probability, [0.5, 0.25, 0.125, 0.0625, 0.03125])
+    flat = Actor(envs, None, None, SearchConfig(), np.random.default_rng(0), 1.0, 0.5, 8)
+    np.testing.assert_allclose(flat.explore_probability, 0.5)

@@ -31,6 +31,7 @@ class Actor:
         reward_scale: float = 1.0,
         explore_probability: float = 0.0,
         explore_max_repeat: int = 1,
+        explore_spread: float = 0.0,
     ) -> None:
         self.envs = envs
         self.model = model
@@ -38,7 +39,9 @@ class Actor:
         self.search = search
         self.rng = rng
         self.reward_scale = reward_scale
-        self.explore_probability = explore_probability
+        # (B,) per-environment probabilities, from p down to p ** (1 + spread) (Ape-X's actors).
+        exponents = 1.0 + explore_spread * np.arange(envs.num_envs) / max(envs.num_envs - 1, 1)
+        self.explore_probability = explore_probability**exponents if explore_probability > 0 else 0.0
         self.explore_max_repeat = explore_max_repeat
         self.repeat_left = np.zeros(envs.num_envs, np.int64)  # (B,) exploratory steps still to take
         self.repeat_action = np.zeros(envs.num_envs, np.int64)  # (B,) the action being repeated
@@ -48,7 +51,7 @@ class Actor:
         observation = self.envs.observation.copy()
         result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=self.envs.legal_actions)
         actions = select_actions(result.visit_counts, temperature, self.rng)
-        if self.explore_probability > 0:
+        if np.any(self.explore_probability > 0):
             actions = self.explore(actions, self.envs.legal_actions)
         step = self.envs.step(actions)
         self.replay.add_step(

@@ -118,6 +118,7 @@ class Trainer:
             config.env.reward_scale,
             config.acting.explore_probability,
             config.acting.explore_max_repeat,
+            config.acting.explore_spread,
         )
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
