@@ -83,3 +83,23 @@ def test_every_field_is_documented():
 def test_unknown_preset_lists_known_ones():
     with pytest.raises(ConfigError, match="known presets: cartpole"):
         get_preset("cartpol")
+
+
+def test_presets_are_data_keyed_by_environment_id(monkeypatch):
+    from muzero import presets
+
+    assert presets.preset_for_env("CartPole-v1") == "cartpole"
+    assert presets.resolve(None, None)[1] == "cartpole"
+    assert presets.resolve("CartPole-v1", None)[1] == "cartpole"
+    config, name = presets.resolve("CartPole-v1", "generic")  # --preset generic forces the generic one
+    assert name == "generic" and config.env.id == "CartPole-v1" and config != presets.cartpole()
+    config, name = presets.resolve("Blackjack-v1", None)  # no preset tuned for it: the generic one
+    assert name == "generic" and config.env.id == "Blackjack-v1" and config == presets.generic("Blackjack-v1")
+    assert presets.cartpole() == Config()  # CartPole's preset is the defaults, as documented
+    for name in presets.preset_names():  # every shipped preset builds (valid keys and ranges)
+        assert isinstance(presets.get_preset(name), Config)
+    # A preset file is plain TOML: a broken key is reported with the preset's name.
+    broken = presets.tomllib.loads('[preset]\ndescription = "x"\n[search]\nnum_simulation = 5\n')
+    monkeypatch.setattr(presets, "_load_all", lambda: {"broken": broken})
+    with pytest.raises(ConfigError, match="preset 'broken': unknown config key 'search.num_simulation'"):
+        presets.get_preset("broken")
