@@ -130,17 +130,13 @@ class EnvSource:
             kwargs["render_mode"] = render_mode
         try:
             return gym.make(self.env_id, **kwargs)
-        except gym.error.DependencyNotInstalled as error:
-            raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
-        except ModuleNotFoundError as error:
+        except (gym.error.DependencyNotInstalled, ImportError) as error:  # before gym.error.Error, its base
             raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
         except gym.error.Error as error:
             raise EnvironmentNotSupported(_unknown_id(self.env_id, error)) from None
         except TypeError as error:
             given = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items()) or "none"
             raise EnvironmentNotSupported(f"{self.env_id} rejected its keyword arguments ({given}): {error}") from None
-        except ImportError as error:
-            raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
 
     def _make_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gymnasium.make``: the user's, and the time limit."""
