@@ -45,6 +45,7 @@ def train_one(
     max_env_steps: int | None,
     runs_dir: str | None,
 ) -> dict[str, Any]:
+    from muzero.app.callbacks import CallbackList, default_callbacks
     from muzero.presets import resolve
     from muzero.training.trainer import Trainer
 
@@ -56,7 +57,7 @@ def train_one(
         config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
     started = time.perf_counter()
     if runs_dir is None:
-        trainer = Trainer(config)
+        trainer = Trainer(config, observers=default_callbacks(config))
         counters = trainer.run()
         result = trainer.final_evaluation()
         final = None if result is None else result.summary()
@@ -65,7 +66,10 @@ def train_one(
 
         run_dir = Path(runs_dir) / config.env.id.replace("/", "_") / f"seed{seed}"
         trainer = start_run(config, run_dir, preset)
-        final = train(trainer, run_dir, progress=False, artifacts=False).summary["final_eval"]
+        outcome = train(
+            trainer, run_dir, progress=False, artifacts=False, callback=CallbackList(default_callbacks(config))
+        )
+        final = outcome.summary["final_eval"]
         counters = trainer.counters
     threshold = trainer.solve_threshold
     final_mean = None if final is None else final["mean"]

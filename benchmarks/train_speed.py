@@ -16,6 +16,7 @@ import json
 import sys
 import time
 
+from muzero.app.callbacks import default_callbacks
 from muzero.presets import get_preset
 from muzero.training.trainer import Trainer
 
@@ -61,7 +62,7 @@ def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:
 
 def run_split(preset: str, sets: list[str], seed: int) -> dict:
     config = get_preset(preset).with_sets([*sets, f"run.seed={seed}"])
-    trainer = Trainer(config)
+    trainer = Trainer(config, observers=default_callbacks(config))
     started = time.perf_counter()
     counters = trainer.run()
     wall = time.perf_counter() - started

@@ -9,7 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Config", "MuZero", "__version__", "presets"]
+__all__ = [
+    "BaseCallback",
+    "CallbackList",
+    "CheckpointCallback",
+    "Config",
+    "EvalCallback",
+    "MuZero",
+    "StopTrainingOnRewardThreshold",
+    "__version__",
+    "presets",
+]
+_CALLBACKS = {"BaseCallback", "CallbackList", "CheckpointCallback", "EvalCallback", "StopTrainingOnRewardThreshold"}
 
 
 def __getattr__(name: str) -> Any:
@@ -18,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from muzero.app.agent import MuZero
 
         return MuZero
+    if name in _CALLBACKS:
+        from muzero.app import callbacks
+
+        return getattr(callbacks, name)
     if name == "Config":
         from muzero.config import Config
 

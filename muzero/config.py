@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
+import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -233,8 +235,29 @@ class EvalConfig(_Section):
 class RunConfig(_Section):
     seed: int = param(0, "Seed for every random generator of the run.", low=0)
     max_env_steps: int = param(30_000, "Training stops at this many environment steps.", low=1)
-    stop_when_solved: bool = param(True, "Stop as soon as an evaluation confirms the solve threshold.")
-    threads: int = param(2, "torch.set_num_threads for the run (2 measured fastest on a 2-core CPU).", low=1)
+    stop_when_solved: bool = param(
+        True,
+        "The command line stops as soon as an evaluation confirms the solve threshold (it adds the callback "
+        "StopTrainingOnRewardThreshold; MuZero.learn stops early only with that callback).",
+    )
+    threads: int = param(
+        2,
+        "torch.set_num_threads while training runs, restored afterwards (2 measured fastest on a 2-core CPU).",
+        low=1,
+    )
+    flush_denormal: bool = param(
+        True,
+        "torch.set_flush_denormal while training runs, restored afterwards (tiny weights decaying into "
+        "denormals slow CPU training about 15x).",
+    )
+    device: str = param(
+        "auto",
+        "Where the networks, the learner and the search's network calls run: 'auto' (CUDA when available, "
+        "else CPU), 'cpu', 'cuda' or 'cuda:N'. The tree kernels always run on the CPU.",
+    )
+    track: bool = param(False, "Also log every metric to Weights & Biases (pip install 'muzero[wandb]').")
+    wandb_project: str = param("muzero", "Weights & Biases project of a tracked run.")
+    wandb_entity: str | None = param(None, "Weights & Biases entity (team or user) of a tracked run.")
     checkpoint_interval: int = param(2_000, "Environment steps between checkpoints (0 = only at the end).", low=0)
     log_interval_seconds: float = param(
         5.0, "Seconds between progress lines when output is not a terminal.", low=0.0, low_open=True
@@ -278,6 +301,31 @@ class Config(_Section):
             target = data if section is None else data[section]
             target[leaf] = value
         return Config.from_dict(data)
+
+    def to_toml(self, header: str = "") -> str:
+        """The whole config as TOML that ``muzero train --config`` (and ``Config.from_toml``) reads back unchanged.
+
+        TOML has no null: a key whose value is None (each such key defaults to None) is written as a comment.
+        """
+        lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+        data = self.to_dict()
+        scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        lines += [_toml_line(key, value) for key, value in scalars.items()]
+        for section, values in data.items():
+            if isinstance(values, dict):
+                lines += ["", f"[{section}]"]
+                lines += [_toml_line(key, value) for key, value in values.items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str) -> Config:
+        """A config from TOML text (sections as in ``to_toml``; a ``[preset]`` table is ignored)."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"not valid TOML: {error}") from None
+        data.pop("preset", None)
+        return cls.from_dict(data)
 
     def with_sets(self, assignments: list[str]) -> Config:
         """Apply ``key=value`` strings from the command line, parsing each value by its field's type."""
@@ -441,6 +489,26 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
         raise ConfigError(f"{key} expects {_type_name(hint)}, got {value!r}")
     return value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf" if value < 0 else "nan")
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {value!r} as TOML")
+
+
+def _toml_line(key: str, value: Any) -> str:
+    if value is None:
+        return f"# {key} = None (TOML has no null; left out, the key takes its default, None)"
+    return f"{key} = {_toml_value(value)}"
 
 
 def markdown_reference() -> str:

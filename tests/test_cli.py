@@ -158,6 +158,11 @@ def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(env_ar
         ),
         (["eval", "does/not/exist"], "no such run directory or checkpoint"),
         (["train", "--resume", "does/not/exist"], "no such run directory"),
+        (["train", "--config", "tests/missing.toml"], "cannot read --config tests/missing.toml"),
+        (["train", "--config", "README.md"], "not valid TOML"),
+        (["train", "--config", "muzero/presets/cartpole.toml", "--preset", "generic"], "give one of them"),
+        (["train", "--device", "gpu0"], "is not a device"),
+        (["config", "show", "--set", "search.num_simulation=5"], "did you mean 'search.num_simulations'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_status_2(args, message):
@@ -252,3 +257,40 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "muzero train --resume" in err
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert state["counters"]["env_steps"] > 0
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [[], ["--env", "Taxi-v4"], ["--preset", "generic", "--env", "Acrobot-v1", "--set", "learner.td_steps=50"]],
+)
+def test_config_show_prints_toml_that_config_reads_back_unchanged(choice, tmp_path):
+    from muzero.config import Config
+    from muzero.presets import resolve
+
+    shown = muzero("config", "show", *choice, check=True).stdout
+    path = tmp_path / "config.toml"
+    path.write_text(shown)
+    again = muzero("config", "show", "--config", str(path), check=True).stdout
+    assert again.splitlines()[1:] == shown.splitlines()[1:]  # the first line names the source
+    env = choice[choice.index("--env") + 1] if "--env" in choice else None
+    sets = [choice[i + 1] for i, arg in enumerate(choice) if arg == "--set"]
+    expected = resolve(env, "generic" if "--preset" in choice else None)[0].with_sets(sets)
+    assert Config.from_toml(shown) == expected
+
+
+def test_train_takes_a_config_file_and_names_runs_portably(tmp_path):
+    from muzero.app.runner import default_run_dir
+    from muzero.config import Config
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(muzero("config", "show", *TINY, "--set", "search.num_simulations=3", check=True).stdout)
+    run_dir = tmp_path / "run"
+    muzero("train", "--config", str(path), "--max-env-steps", "32", "--run-dir", str(run_dir), "--quiet", check=True)
+    recorded = Config.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
+    expected = Config.from_toml(path.read_text()).with_sets(["run.max_env_steps=32"])
+    supports = {"network.value_support_size": None, "network.reward_support_size": None}  # chosen at run start
+    assert recorded.replace(supports) == expected
+    assert recorded.search.num_simulations == 3
+
+    name = default_run_dir(Config().replace({"env.id": 'my_pkg.envs:Grid<2>|"v0"?*'}), "generic").name
+    assert not set(name) & set('<>:"/\\|?*')

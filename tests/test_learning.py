@@ -8,6 +8,7 @@ least 100: a tenfold rise, and below the worst seed seen.
 
 from __future__ import annotations
 
+from muzero.app.callbacks import default_callbacks
 from muzero.presets import cartpole
 from muzero.training.trainer import Trainer
 
@@ -17,7 +18,7 @@ THRESHOLD = 100.0
 
 def test_cartpole_evaluation_rises_above_100_within_2000_env_steps():
     config = cartpole().with_sets([f"run.max_env_steps={BUDGET}", "eval.final_episodes=20", "run.seed=0"])
-    trainer = Trainer(config)
+    trainer = Trainer(config, observers=default_callbacks(config))
     untrained = trainer.evaluate(10, seed_offset=-10_000).mean
     counters = trainer.run()
     result = trainer.final_evaluation()

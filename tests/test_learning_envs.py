@@ -9,6 +9,7 @@ policy reaches it in about 1.5% of episodes. Measured with the generic preset (e
 
 from __future__ import annotations
 
+from muzero.app.callbacks import default_callbacks
 from muzero.presets import get_preset
 from muzero.training.trainer import Trainer
 
@@ -18,7 +19,7 @@ BUDGET = 3_000
 def test_generic_defaults_solve_deterministic_frozenlake_within_3000_env_steps():
     config = get_preset("generic", "FrozenLake-v1").replace({"env.kwargs": ("is_slippery=False",)})
     config = config.with_sets([f"run.max_env_steps={BUDGET}", "eval.interval=1000", "eval.final_episodes=20"])
-    trainer = Trainer(config)
+    trainer = Trainer(config, observers=default_callbacks(config))
     assert trainer.spec.observation_size == 16  # Discrete(16), one-hot
     untrained = trainer.evaluate(10, seed_offset=-10_000).mean
     counters = trainer.run()

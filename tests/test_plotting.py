@@ -22,7 +22,7 @@ def write_metrics(run_dir, evals, episodes=20):
     run_dir.mkdir(parents=True)
     rows = ["tag,value,env_steps,train_steps,wall_seconds"]
     for i in range(episodes):
-        rows.append(f"charts/episode_return,{10 + i},{50 * i},{40 * i},{0.5 * i}")
+        rows.append(f"charts/episodic_return,{10 + i},{50 * i},{40 * i},{0.5 * i}")
         rows.append(f"losses/value,{1.0 / (i + 1)},{50 * i},{40 * i},{0.5 * i}")
     for step, mean in evals:
         for tag, value in (("eval/mean", mean), ("eval/min", mean - 5), ("eval/max", mean + 5)):
@@ -37,7 +37,7 @@ def test_read_metrics_returns_each_tag(tmp_path):
     np.testing.assert_array_equal(metrics["eval/mean"].value, [20.0, 80.0])
     np.testing.assert_array_equal(metrics["eval/mean"].env_steps, [500, 1000])
     np.testing.assert_array_equal(metrics["eval/mean"].seconds, [5.0, 10.0])
-    assert len(metrics["charts/episode_return"].value) == 20
+    assert len(metrics["charts/episodic_return"].value) == 20
 
 
 def test_one_run_and_several_runs_make_pngs(tmp_path):

@@ -104,7 +104,7 @@ def test_mp4_writes_or_explains(tmp_path):
         with imageio.get_reader(path) as reader:
             assert sum(1 for _ in reader) == len(frames)
     else:
-        with pytest.raises(UserError, match=r"imageio\[ffmpeg\]"):
+        with pytest.raises(UserError, match=r"muzero\[video\]"):
             save_animation(frames, path)
         assert not path.exists()
 

@@ -39,7 +39,7 @@ def learning_rows(run_dir: Path) -> list[tuple[str, str, str, str]]:
         return [
             (r["tag"], r["value"], r["env_steps"], r["train_steps"])
             for r in csv.DictReader(file)
-            if r["tag"] != "charts/steps_per_second"
+            if r["tag"] != "charts/SPS"
         ]
 
 
@@ -91,18 +91,21 @@ def test_checkpoint_round_trip_restores_everything(tmp_path):
     agent = MuZero(tiny_config(64), verbose=False)
     agent.learn()
     path = agent.save(tmp_path / "agent.pt")
-    loaded = MuZero.load(path)
+    loaded = MuZero.load(path, env="CartPole-v1")
     for (name, a), b in zip(
         agent.trainer.network.state_dict().items(), loaded.trainer.network.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
+    assert loaded.trainer.config == agent.trainer.config  # the id alone: kwargs and episode limit kept
     assert loaded.trainer.counters.env_steps == 64
     assert loaded.trainer.learner.steps == agent.trainer.learner.steps
     np.testing.assert_array_equal(loaded.trainer.replay.observation, agent.trainer.replay.observation)
     assert loaded.trainer.generators.replay.bit_generator.state == agent.trainer.generators.replay.bit_generator.state
     # Predictions agree.
     observation = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
-    np.testing.assert_array_equal(agent.predict(observation)[0], loaded.predict(observation)[0])
+    np.testing.assert_array_equal(
+        agent.predict(observation, deterministic=True)[0], loaded.predict(observation, deterministic=True)[0]
+    )
 
 
 def test_predict_single_and_batch():
@@ -112,7 +115,7 @@ def test_predict_single_and_batch():
     actions, _ = agent.predict(np.zeros((3, 4), np.float32), deterministic=False)
     assert actions.shape == (3,)
     legal = np.array([[False, True]] * 3)
-    actions, _ = agent.predict(np.zeros((3, 4), np.float32), legal_actions=legal)
+    actions, _ = agent.predict(np.zeros((3, 4), np.float32), action_masks=legal)
     assert (actions == 1).all()
 
 
@@ -124,17 +127,24 @@ def test_predict_takes_the_environments_own_observations_and_masks(tmp_path):
     assert agent.config.env.id == "DictCorridorEnv"
     env = DictCorridorEnv()
     observation, info = env.reset(seed=0)
-    action, _ = agent.predict(observation, legal_actions=info["action_mask"])
+    action, _ = agent.predict(observation, deterministic=True, action_masks=info["action_mask"])
     assert isinstance(action, int) and action in (1, 2)  # "left" is illegal in cell 0
-    actions, _ = agent.predict([observation, observation], legal_actions=np.array([[0, 0, 1], [0, 1, 0]]))
+    actions, _ = agent.predict([observation, observation], action_masks=np.array([[0, 0, 1], [0, 1, 0]]))
     assert actions.tolist() == [2, 1]
     stacked = {k: np.stack([v] * 5) for k, v in observation.items()}  # a vector env's batch
     assert agent.predict(stacked)[0].shape == (5,)
     path = agent.save(tmp_path / "corridor.pt")
-    with pytest.raises(CheckpointError, match="pass it back"):
-        MuZero.load(path)
+    # Loaded without its factory, the agent still predicts (the checkpoint records the observation space) ...
+    alone = MuZero.load(path)
+    assert alone.trainer is None
+    assert alone.predict(observation, deterministic=True, action_masks=info["action_mask"])[0] == action
+    # ... but cannot continue training on an environment it cannot make.
+    with pytest.raises(CheckpointError, match="pass the environment"):
+        alone.learn(16)
     loaded = MuZero.load(path, env=DictCorridorEnv)
-    assert loaded.predict(observation, legal_actions=info["action_mask"])[0] == action
+    assert loaded.predict(observation, deterministic=True, action_masks=info["action_mask"])[0] == action
+    loaded.learn(16)
+    assert loaded.total_env_steps == 16
 
     # An environment given by id, with Discrete (integer) observations.
     lake = MuZero("FrozenLake-v1", verbose=False)

@@ -1,17 +1,23 @@
-"""The Python API, shaped like Stable-Baselines3: ``MuZero(config).learn()``, ``predict``, ``save``, ``load``.
+"""The Python API, with Stable-Baselines3's names and meanings.
 
-from muzero import MuZero, presets
+from muzero import MuZero, StopTrainingOnRewardThreshold
 
-agent = MuZero(presets.cartpole(), run_dir="runs/demo")   # run_dir is optional
-agent.learn()                                             # until solved or the step budget
+agent = MuZero("CartPole-v1", seed=0)                      # an id, a factory, or a Config
+agent.learn(30_000, callback=StopTrainingOnRewardThreshold())  # 30,000 more environment steps
 action, _ = agent.predict(observation, deterministic=True)
-agent.save("cartpole.pt")
-agent = MuZero.load("cartpole.pt")                       # or a run directory
+agent.save("cartpole")                                     # one file: cartpole.pt
+agent = MuZero.load("cartpole.pt")                         # predicts; builds no training environment
+agent = MuZero.load("cartpole.pt", env="CartPole-v1")      # ... and can continue learning
+
+Where SB3 and this agent differ: ``learn`` counts environment steps in whole batches of
+``env.num_envs`` (so it may run up to ``num_envs - 1`` steps more, as SB3 does with vector envs);
+``reset_num_timesteps`` resets only ``num_timesteps`` (schedules, metrics and checkpoints keep
+counting every step the agent ever took); ``log_interval`` is seconds between progress lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,116 +25,256 @@ import gymnasium as gym
 import numpy as np
 
 from muzero import presets
+from muzero.app.callbacks import BaseCallback, as_callback
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
-from muzero.errors import CheckpointError, EnvironmentNotSupported
+from muzero.envs.make import EnvSource
+from muzero.envs.spaces import ObservationEncoder, space_from_plain
+from muzero.errors import CheckpointError, EnvironmentNotSupported, UserError
+from muzero.model.bridge import NetworkModel
+from muzero.model.device import resolve_device
+from muzero.model.networks import MuZeroNetwork
 from muzero.search.mcts import run_mcts, select_actions
-from muzero.training.evaluation import EvalResult
+from muzero.training.evaluation import EvalResult, evaluate
 from muzero.training.trainer import Trainer
+
+EnvLike = str | Callable[..., gym.Env]
 
 
 class MuZero:
+    """A MuZero agent: train it with ``learn``, act with ``predict``, keep it with ``save`` / ``load``."""
+
     def __init__(
         self,
-        config: Config | str | Callable[..., gym.Env] | None = None,
+        env_or_config: Config | EnvLike | None = None,
+        *,
+        device: str = "auto",
+        seed: int | None = None,
         run_dir: str | Path | None = None,
-        verbose: bool = True,
+        verbose: int = 1,
+        overrides: dict[str, Any] | Sequence[str] | None = None,
         preset: str | None = None,
     ) -> None:
-        """``config`` is a ``Config``, a Gymnasium id (its tuned preset, else the generic one), or a
-        factory returning a ``gymnasium.Env`` (the generic preset); None means CartPole-v1."""
-        config, self.preset, self.env_factory = _resolve(config, preset)
+        """``env_or_config``: a Gymnasium id (its tuned preset, else the generic one), a factory returning a
+        ``gymnasium.Env`` (the generic preset), or a ``Config``; None means CartPole-v1.
+
+        ``overrides`` takes what ``--set`` takes: ``{"search.num_simulations": 50}`` or
+        ``["search.num_simulations=50"]``. ``device``: auto (CUDA when available), cpu, cuda or cuda:N.
+        ``run_dir`` (optional) receives metrics, TensorBoard events, checkpoints and plots, as the
+        command line writes them. ``verbose``: 0 silent, 1 progress output while learning.
+        """
+        config, self.preset, self.env_factory = _resolve(env_or_config, preset)
+        config = _apply_overrides(config, overrides)
+        if seed is not None:
+            config = config.replace({"run.seed": seed})
+        if device != "auto" or config.run.device == "auto":
+            config = config.replace({"run.device": str(device)})
         self.run_dir = None if run_dir is None else Path(run_dir)
-        self.verbose = verbose
+        self.verbose = int(verbose)
         if self.run_dir is None:
-            self.trainer = Trainer(config, env_factory=self.env_factory)
+            trainer = Trainer(config, env_factory=self.env_factory)
         else:
-            self.trainer = start_run(config, self.run_dir, self.preset, env_factory=self.env_factory)
-        self.config = self.trainer.config  # with the support sizes chosen from the environment
+            trainer = start_run(config, self.run_dir, self.preset, env_factory=self.env_factory)
+        self._attach(trainer)
+        self._loaded_state: dict[str, Any] | None = None
+        self._timesteps_base = 0
         self.last_outcome: RunOutcome | None = None
 
-    @property
-    def model(self):
-        """The search-facing model (``initial_inference`` / ``recurrent_inference``)."""
-        return self.trainer.model
+    def _attach(self, trainer: Trainer) -> None:
+        self.trainer: Trainer | None = trainer
+        self.config = trainer.config  # with the support sizes chosen from the environment
+        self.network = trainer.network
+        self.model = trainer.model  # the search-facing model (initial_inference / recurrent_inference)
+        self.encoder = trainer.encoder
+        self.device = trainer.device
+        self._rng = trainer.generators.acting
 
-    def learn(self, total_env_steps: int | None = None) -> MuZero:
-        """Train until solved or until ``total_env_steps`` (default: the config's ``run.max_env_steps``)."""
-        if total_env_steps is not None:
-            self.config = self.config.with_sets([f"run.max_env_steps={total_env_steps}"])
-            self.trainer.config = self.config
-            if self.run_dir is not None:
-                write_config(self.run_dir, self.preset, self.config)
-        self.last_outcome = train(self.trainer, self.run_dir, progress=self.verbose, artifacts=self.run_dir is not None)
+    # -- SB3's surface ----------------------------------------------------------------------------------------
+
+    @property
+    def num_timesteps(self) -> int:
+        """Environment steps taken since the last ``learn(reset_num_timesteps=True)`` (SB3's counter)."""
+        return self.total_env_steps - self._timesteps_base
+
+    @property
+    def total_env_steps(self) -> int:
+        """Every environment step this agent was ever trained on (what schedules and metrics count)."""
+        if self.trainer is not None:
+            return self.trainer.counters.env_steps
+        return int(self._loaded_state["counters"]["env_steps"]) if self._loaded_state else 0
+
+    def learn(
+        self,
+        total_timesteps: int | None = None,
+        callback: BaseCallback | Sequence[BaseCallback] | None = None,
+        progress_bar: bool = False,
+        reset_num_timesteps: bool = True,
+        log_interval: float | None = None,
+    ) -> MuZero:
+        """Train for ``total_timesteps`` more environment steps (default ``run.max_env_steps``); returns self.
+
+        Training stops early only when a callback says so: ``StopTrainingOnRewardThreshold()`` stops at a
+        confirmed solve (the command line adds it unless ``run.stop_when_solved`` is off). ``progress_bar``
+        shows a self-updating status line even when ``verbose`` is 0.
+        """
+        trainer = self._trainer_for_learning()
+        steps = self.config.run.max_env_steps if total_timesteps is None else int(total_timesteps)
+        if steps < 1:
+            raise UserError(f"total_timesteps must be at least 1, got {total_timesteps}")
+        if reset_num_timesteps:
+            self._timesteps_base = trainer.counters.env_steps
+        budget = trainer.counters.env_steps + steps
+        if self.run_dir is not None:
+            write_config(self.run_dir, self.preset, self.config)
+        self.last_outcome = train(
+            trainer,
+            self.run_dir,
+            progress=bool(self.verbose) or progress_bar,
+            artifacts=self.run_dir is not None,
+            budget=budget,
+            callback=as_callback(callback),
+            agent=self,
+            live=True if progress_bar else None,
+            log_interval=log_interval,
+        )
         return self
 
     def predict(
-        self, observation: Any, deterministic: bool = True, legal_actions: np.ndarray | None = None
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
     ) -> tuple[np.ndarray | int, None]:
-        """Actions for one observation or a batch of them, chosen by search.
+        """Actions for one observation or a batch of them, chosen by search; returns ``(actions, None)``.
 
-        Observations are the environment's own (an array of any shape, an integer, a tuple or a
-        dict, or a batch of such), converted as in training. ``legal_actions`` (A,) or (B, A) bool,
-        e.g. ``info["action_mask"]``, restricts the choice to legal actions. Deterministic: no root
-        noise, most-visited action (as in evaluation). Otherwise: root noise and a draw from the
-        visit counts at temperature 1. Returns (action, None) like Stable-Baselines3, whose second
-        value is a recurrent state this agent does not have.
+        Observations are the environment's own (an array of any shape, an integer, a tuple or a dict,
+        or a batch of such), converted as in training. ``action_masks`` (A,) or (B, A) bool, e.g.
+        ``info["action_mask"]``, restricts the choice to legal actions. ``deterministic``: no root
+        noise and the most-visited action (as in evaluation); otherwise (SB3's default) root noise and
+        a draw from the visit counts at temperature 1. ``state`` and ``episode_start`` are SB3's
+        recurrent-policy arguments: accepted and ignored, and the returned state is always None.
         """
-        batch, single = self.trainer.encoder.encode_batch(observation)
+        batch, single = self.encoder.encode_batch(observation)
         legal = None
-        if legal_actions is not None:
-            legal = np.asarray(legal_actions).astype(bool).reshape(len(batch), -1)
+        if action_masks is not None:
+            legal = np.asarray(action_masks).astype(bool).reshape(len(batch), -1)
             legal[~legal.any(axis=1)] = True  # no legal action at all: let the search consider every one
-        rng = None if deterministic else self.trainer.generators.acting
+        rng = None if deterministic else self._rng
         result = run_mcts(self.model, batch, self.config.search, rng, legal_actions=legal)
         actions = select_actions(result.visit_counts, 0.0 if deterministic else 1.0, rng)
         return (int(actions[0]) if single else actions), None
 
-    def evaluate(self, episodes: int = 100, seed: int = 0) -> EvalResult:
-        from muzero.training.evaluation import evaluate
+    def evaluate(self, episodes: int = 100, seed: int = 0, env: EnvLike | None = None) -> EvalResult:
+        """Greedy episodes (no root noise, most-visited action) on the agent's environment or ``env``."""
+        return evaluate(self.model, self._source(env), episodes, seed, self.config.search)
 
-        return evaluate(self.model, self.trainer.source, episodes, seed, self.config.search)
+    @property
+    def source(self) -> EnvSource:
+        """How to make the agent's environment (one at a time, for evaluation and rendering)."""
+        return self._source(None)
+
+    def _source(self, env: EnvLike | None) -> EnvSource:
+        if env is None and self.trainer is not None:
+            return self.trainer.source
+        config, factory = self._env_config(env)
+        return EnvSource.from_config(config.env, factory)
+
+    def _env_config(self, env: EnvLike | None) -> tuple[Config, Callable[..., gym.Env] | None]:
+        if env is None:
+            return self.config, self.env_factory
+        if isinstance(env, str):
+            return self.config.replace({"env.id": env}), None
+        if callable(env):
+            return self.config, env
+        raise TypeError(f"env must be a Gymnasium id or a factory returning a gymnasium.Env, got {env!r}")
 
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint file (weights, optimiser, replay, counters, config); returns its path."""
+        """Write the agent to one file (weights, optimiser, replay, counters, config); returns its path.
+
+        A path without a suffix gets ``.pt`` (as SB3 adds ``.zip``); a directory gets ``checkpoint.pt`` inside.
+        """
         path = Path(path)
-        if path.is_dir() or path.suffix == "":
+        if path.is_dir():
             path = path / CHECKPOINT_NAME
-        save_checkpoint(path, self.trainer.state_dict())
+        elif path.suffix == "":
+            path = path.with_suffix(".pt")
+        if self.trainer is not None:
+            state = self.trainer.state_dict()
+        else:
+            state = dict(self._loaded_state or {})
+            state["network"] = self.network.state_dict()
+        save_checkpoint(path, state)
         return path
 
     @classmethod
-    def load(cls, path: str | Path, verbose: bool = True, env: Callable[..., gym.Env] | None = None) -> MuZero:
-        """An agent from a checkpoint file or a run directory, ready to predict or to continue learning.
+    def load(cls, path: str | Path, env: EnvLike | None = None, device: str = "auto", verbose: int = 1) -> MuZero:
+        """An agent from a checkpoint file (or a run directory).
 
-        ``env`` is the factory an agent trained on a custom (unregistered) environment needs back.
+        Without ``env`` it only builds the networks: ``predict`` works at once and nothing else is made
+        (``evaluate`` and ``learn`` make the recorded environment when they need it). With ``env`` (an id
+        or a factory, e.g. the one a custom environment was trained with) training can continue.
         """
         state = load_checkpoint(path)
         config = Config.from_dict(state["config"])
+        if device != "auto" or config.run.device == "auto":
+            config = config.replace({"run.device": str(device)})
         agent = cls.__new__(cls)
         agent.config = config
         agent.run_dir = None
-        agent.verbose = verbose
+        agent.verbose = int(verbose)
         agent.preset = "custom"
-        agent.env_factory = env
-        try:
-            agent.trainer = Trainer(config, env_factory=env)
-        except EnvironmentNotSupported as error:
-            if env is not None:
-                raise
-            raise CheckpointError(
-                f"{path} was trained on {config.env.id!r}, which cannot be made from its id ({error}); "
-                "if it came from a factory, pass it back: MuZero.load(path, env=make_my_env)"
-            ) from None
-        agent.trainer.load_state_dict(state)
+        agent.env_factory = None
+        agent.trainer = None
+        agent._loaded_state = state
+        agent._timesteps_base = 0
         agent.last_outcome = None
+        agent.device = resolve_device(config.run.device)
+        recorded = state["env"]
+        agent.network = MuZeroNetwork(recorded["observation_size"], recorded["num_actions"], config.network)
+        try:
+            agent.network.load_state_dict(state["network"])
+        except RuntimeError as error:
+            raise CheckpointError(f"checkpoint {path} does not fit its own config's network: {error}") from None
+        agent.network.to(agent.device)
+        agent.model = NetworkModel(agent.network, config.discount)
+        if "observation_space" in recorded:
+            agent.encoder = ObservationEncoder(space_from_plain(recorded["observation_space"]))
+        else:  # checkpoints written before the space was recorded: ask the environment once
+            agent.encoder = ObservationEncoder(agent._source(env).spec().observation_space)
+        agent._rng = np.random.default_rng(config.run.seed)
+        if env is not None:
+            agent.set_env(env)
         return agent
 
+    def set_env(self, env: EnvLike) -> None:
+        """Give a loaded agent its environment (an id or a factory), so that ``learn`` can continue."""
+        config, factory = self._env_config(env)
+        self.env_factory = factory
+        try:
+            trainer = Trainer(config, env_factory=factory)
+        except EnvironmentNotSupported as error:
+            raise CheckpointError(
+                f"cannot continue training on {config.env.id!r} ({error}); pass the environment it was trained "
+                "on: MuZero.load(path, env=make_my_env)"
+            ) from None
+        if self._loaded_state is not None:
+            state = dict(self._loaded_state)
+            state["network"] = self.network.state_dict()
+            trainer.load_state_dict(state)
+            self._loaded_state = None
+        self._attach(trainer)
 
-def _resolve(
-    config: Config | str | Callable[..., gym.Env] | None, preset: str | None
-) -> tuple[Config, str, Callable[..., gym.Env] | None]:
+    def _trainer_for_learning(self) -> Trainer:
+        if self.trainer is None:
+            self.set_env(self.config.env.id)
+        assert self.trainer is not None
+        return self.trainer
+
+
+def _resolve(config: Config | EnvLike | None, preset: str | None) -> tuple[Config, str, Callable[..., gym.Env] | None]:
     """(config, preset name, environment factory) from what the constructor was given."""
     if config is None or isinstance(config, str):
         resolved, name = presets.resolve(config, preset)
@@ -142,3 +288,13 @@ def _resolve(
         resolved, name = presets.resolve(None, preset or presets.GENERIC)
         return resolved.replace({"env.id": env_id}), name, config
     raise TypeError(f"MuZero expects a Config, an environment id or an environment factory, got {config!r}")
+
+
+def _apply_overrides(config: Config, overrides: dict[str, Any] | Sequence[str] | None) -> Config:
+    if overrides is None:
+        return config
+    if isinstance(overrides, dict):
+        return config.replace(overrides)
+    if isinstance(overrides, str):
+        raise TypeError("overrides must be a dict or a list of 'key=value' strings, not one string")
+    return config.with_sets(list(overrides))

@@ -26,7 +26,6 @@ def config_reference() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from muzero.presets import preset_names
 
     parser = argparse.ArgumentParser(prog="muzero", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -41,25 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=config_reference(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument(
-        "--preset",
-        default=None,
-        metavar="NAME",
-        help=f"named configuration: {', '.join(preset_names())} (default: the preset tuned for --env if there "
-        "is one, else generic; cartpole without --env)",
-    )
-    train.add_argument(
-        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, non-image observations)"
-    )
-    train.add_argument(
-        "--env-kwargs",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keyword arguments for gymnasium.make, e.g. --env-kwargs is_slippery=False map_name=8x8",
-    )
-    train.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 0)")
-    train.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="environment step budget")
+    _add_config_arguments(train)
     train.add_argument(
         "--run-dir",
         type=Path,
@@ -68,17 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the run (default runs/<env>__<preset>__<seed>__<time>)",
     )
     train.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value (repeatable); the keys are listed below",
-    )
-    train.add_argument(
         "--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR from its last checkpoint"
     )
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final report")
+    train.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="auto (CUDA when available), cpu, cuda or cuda:N (default: the config's run.device, auto)",
+    )
+    train.add_argument(
+        "--track", action="store_true", help='also log to Weights & Biases (pip install "muzero[wandb]")'
+    )
+    train.add_argument("--wandb-project", default=None, metavar="NAME", help="W&B project (default muzero)")
+    train.add_argument("--wandb-entity", default=None, metavar="NAME", help="W&B entity (team or user)")
+
+    config = commands.add_parser(
+        "config",
+        help="print a resolved configuration as TOML",
+        description="muzero config show prints the configuration that muzero train would run with the same "
+        "--env/--preset/--config/--set, as TOML that --config reads back unchanged.",
+    )
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_commands.add_parser("show", help="print the resolved configuration as TOML")
+    _add_config_arguments(show)
 
     evaluate = commands.add_parser(
         "eval", help="evaluate a saved agent", description="Greedy evaluation (no root noise, most-visited action)."
@@ -116,6 +110,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose a configuration (shared by train and config show)."""
+    from muzero.presets import preset_names
+
+    parser.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help=f"named configuration: {', '.join(preset_names())} (default: the preset tuned for --env if there "
+        "is one, else generic; cartpole without --env)",
+    )
+    parser.add_argument(
+        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, non-image observations)"
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword arguments for gymnasium.make, e.g. --env-kwargs is_slippery=False map_name=8x8",
+    )
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default 0)")
+    parser.add_argument("--max-env-steps", type=int, default=None, metavar="N", help="environment step budget")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable); the keys are listed below",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a TOML configuration (the format of muzero config show and of the presets); --env and --set "
+        "apply on top of it",
+    )
+
+
 def _version() -> str:
     from muzero import __version__
 
@@ -123,14 +158,36 @@ def _version() -> str:
 
 
 def resolve_config(args: argparse.Namespace):
+    """(config, preset name) from --config or --env/--preset, then --env-kwargs, --set and the shortcuts."""
+    from muzero.config import Config
     from muzero.presets import resolve
 
-    config, preset = resolve(args.env, args.preset)
+    if args.config is not None:
+        if args.preset:
+            raise UserError("--config and --preset both name a whole configuration; give one of them")
+        try:
+            text = args.config.read_text()
+        except OSError as error:
+            raise UserError(f"cannot read --config {args.config}: {error.strerror}") from None
+        config, preset = Config.from_toml(text), args.config.stem
+        if args.env:
+            config = config.replace({"env.id": args.env})
+    else:
+        config, preset = resolve(args.env, args.preset)
     sets = list(args.sets)
     if args.seed is not None:
         sets.append(f"run.seed={args.seed}")
     if args.max_env_steps is not None:
         sets.append(f"run.max_env_steps={args.max_env_steps}")
+    for option, key in (
+        ("device", "run.device"),
+        ("wandb_project", "run.wandb_project"),
+        ("wandb_entity", "run.wandb_entity"),
+    ):
+        if getattr(args, option, None) is not None:
+            sets.append(f"{key}={getattr(args, option)}")
+    if getattr(args, "track", False):
+        sets.append("run.track=true")
     config = config.with_sets(sets)
     if args.env_kwargs:
         config = config.replace({"env.kwargs": tuple(args.env_kwargs)})
@@ -138,13 +195,24 @@ def resolve_config(args: argparse.Namespace):
 
 
 def command_train(args: argparse.Namespace) -> int:
+    from muzero.app.callbacks import CallbackList, default_callbacks
     from muzero.app.runner import default_run_dir, resume_run, start_run, train
     from muzero.envs.make import EnvSource
 
     if args.resume is not None:
-        if args.preset or args.env or args.env_kwargs or args.seed is not None or args.run_dir:
-            raise UserError("--resume continues a run as it was configured; it takes only --max-env-steps and --set")
-        trainer = resume_run(args.resume, args.sets, args.max_env_steps)
+        chosen = (args.preset, args.env, args.env_kwargs, args.seed is not None, args.run_dir, args.config)
+        if any(chosen):
+            raise UserError(
+                "--resume continues a run as it was configured; it takes only --max-env-steps, --set, --device "
+                "and --track"
+            )
+        sets = list(args.sets)
+        for option, key in (("device", "run.device"), ("wandb_project", "run.wandb_project")):
+            if getattr(args, option) is not None:
+                sets.append(f"{key}={getattr(args, option)}")
+        if args.track:
+            sets.append("run.track=true")
+        trainer = resume_run(args.resume, sets, args.max_env_steps)
         run_dir = args.resume
     else:
         config, preset = resolve_config(args)
@@ -152,10 +220,21 @@ def command_train(args: argparse.Namespace) -> int:
         run_dir = args.run_dir or default_run_dir(config, preset)
         trainer = start_run(config, run_dir, preset)
     if not args.quiet:
-        print(f"training {trainer.config.env.id} (seed {trainer.config.run.seed}) in {run_dir}", file=sys.stderr)
-    outcome = train(trainer, run_dir, progress=not args.quiet)
+        print(
+            f"training {trainer.config.env.id} (seed {trainer.config.run.seed}, {trainer.device}) in {run_dir}",
+            file=sys.stderr,
+        )
+    callback = CallbackList(default_callbacks(trainer.config))
+    outcome = train(trainer, run_dir, progress=not args.quiet, callback=callback)
     print(report(outcome.summary, run_dir))
     return outcome.exit_code
+
+
+def command_config(args: argparse.Namespace) -> int:
+    config, preset = resolve_config(args)
+    header = f"muzero configuration (preset {preset}); run it with: muzero train --config FILE.toml"
+    sys.stdout.write(config.to_toml(header))
+    return 0
 
 
 def report(summary: dict, run_dir: Path) -> str:
@@ -208,7 +287,7 @@ def command_render(args: argparse.Namespace) -> int:
     out = args.out or (args.path if args.path.is_dir() else args.path.parent) / "agent.gif"
     frames, returns = [], []
     for episode in range(args.episodes):
-        recording = record_episode(agent.model, agent.trainer.source, agent.config.search, seed=args.seed + episode)
+        recording = record_episode(agent.model, agent.source, agent.config.search, seed=args.seed + episode)
         frames += recording.frames
         returns.append(recording.episode_return)
     path = save_animation(frames, out)
@@ -227,7 +306,13 @@ def command_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": command_train, "eval": command_eval, "render": command_render, "plot": command_plot}
+COMMANDS = {
+    "train": command_train,
+    "eval": command_eval,
+    "render": command_render,
+    "plot": command_plot,
+    "config": command_config,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

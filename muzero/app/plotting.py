@@ -57,7 +57,7 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 def _curves(run_dir: Path) -> dict[str, Series]:
     metrics = read_metrics(run_dir)
-    if "eval/mean" not in metrics and "charts/episode_return" not in metrics:
+    if "eval/mean" not in metrics and "charts/episodic_return" not in metrics:
         raise UserError(f"{run_dir}/metrics.csv has no evaluations or episodes yet")
     return metrics
 
@@ -98,7 +98,7 @@ def _run_info(run_dir: Path) -> tuple[str | None, float | None]:
 
 
 def _plot_single(axes: list, metrics: dict[str, Series]) -> None:
-    episodes = metrics.get("charts/episode_return")
+    episodes = metrics.get("charts/episodic_return")
     evals = metrics.get("eval/mean")
     for ax, x_name in zip(axes, ("env_steps", "seconds"), strict=True):
         if episodes is not None:

@@ -176,7 +176,7 @@ def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:
         import imageio_ffmpeg  # noqa: F401  (imageio's ffmpeg plugin needs it)
     except ImportError:
         raise UserError(
-            "MP4 output needs imageio with ffmpeg: pip install 'imageio[ffmpeg]' (or save a .gif, which needs nothing)"
+            'MP4 output needs imageio with ffmpeg: pip install "muzero[video]" (or save a .gif, which needs nothing)'
         ) from None
     with imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps) as writer:
         for frame in frames:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import signal
 import threading
 import time
@@ -30,8 +31,9 @@ import numpy as np
 import torch
 
 from muzero import __version__
+from muzero.app.callbacks import BaseCallback
 from muzero.app.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
-from muzero.app.metrics import MetricsLogger, truncate_metrics
+from muzero.app.metrics import MetricsLogger, WandbTracker, truncate_metrics
 from muzero.app.progress import ProgressPrinter
 from muzero.config import Config
 from muzero.errors import CheckpointError, TrainingDiverged, UserError
@@ -42,7 +44,7 @@ from muzero.training.trainer import Trainer
 
 @dataclass
 class RunOutcome:
-    status: str  # "solved", "budget", "interrupted" or "diverged"
+    status: str  # "solved", "budget", "stopped" (by a callback), "interrupted" or "diverged"
     summary: dict[str, Any]
     run_dir: Path | None
 
@@ -62,8 +64,9 @@ def versions() -> dict[str, str]:
 
 
 def default_run_dir(config: Config, preset: str) -> Path:
+    """runs/<env>__<preset>__<seed>__<time>, with characters Windows or macOS refuse in a name replaced."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    env = config.env.id.replace("/", "_")
+    env = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", config.env.id)
     return Path("runs") / f"{env}__{preset}__{config.run.seed}__{stamp}"
 
 
@@ -149,9 +152,9 @@ def stop_on_interrupt(trainer: Trainer, progress: ProgressPrinter | None):
         return
 
     def request_stop(signum: int, frame: Any) -> None:
-        if trainer.stop_requested:
+        if trainer.stop_reason == "interrupted":
             raise KeyboardInterrupt
-        trainer.stop_requested = True
+        trainer.stop_reason = "interrupted"
         if progress is not None:
             progress.message("stopping after this iteration and saving a checkpoint (Ctrl-C again to abort)")
 
@@ -163,29 +166,56 @@ def stop_on_interrupt(trainer: Trainer, progress: ProgressPrinter | None):
             signal.signal(sig, handler)
 
 
-def train(trainer: Trainer, run_dir: Path | None, progress: bool = True, artifacts: bool = True) -> RunOutcome:
-    """Run the loop with metrics, progress and checkpoints; then evaluate, summarise, plot and render."""
+def train(
+    trainer: Trainer,
+    run_dir: Path | None,
+    progress: bool = True,
+    artifacts: bool = True,
+    *,
+    budget: int | None = None,
+    callback: BaseCallback | None = None,
+    agent: Any = None,
+    live: bool | None = None,
+    log_interval: float | None = None,
+) -> RunOutcome:
+    """Run the loop with metrics, progress, checkpoints and callbacks; then evaluate, summarise, plot, render.
+
+    ``budget`` is the environment step to train up to (default ``run.max_env_steps``); ``callback`` (see
+    ``muzero.app.callbacks``) is initialised with ``agent``; ``live`` forces (or forbids) the self-updating
+    progress line, which is otherwise used on a terminal; ``log_interval`` is seconds between progress lines.
+    """
     config = trainer.config
+    budget = config.run.max_env_steps if budget is None else budget
     printer = (
-        ProgressPrinter(config.run.max_env_steps, interval_seconds=config.run.log_interval_seconds)
+        ProgressPrinter(budget, interval_seconds=log_interval or config.run.log_interval_seconds, live=live)
         if progress
         else None
     )
     observers: list[Any] = [printer] if printer else []
     metrics = checkpointer = None
     if run_dir is not None:
-        metrics = MetricsLogger(run_dir)
+        tracker = None
+        if config.run.track:
+            tracker = WandbTracker(run_dir, config.to_dict(), config.run.wandb_project, config.run.wandb_entity)
+        metrics = MetricsLogger(run_dir, resume_step=trainer.counters.env_steps, tracker=tracker)
         checkpointer = Checkpointer(run_dir, metrics)
         observers += [metrics, checkpointer]
+    if callback is not None:
+        callback.init_callback(agent, trainer)
+        observers.append(callback)
     trainer.observers = observers + [o for o in trainer.observers if o not in observers]
     status = "budget"
     try:
+        if callback is not None:
+            callback.on_training_start()
         with stop_on_interrupt(trainer, printer):
-            trainer.run()
-        if trainer.stop_requested:
+            trainer.run(budget)
+        if trainer.stop_reason == "interrupted":
             status = "interrupted"
         elif trainer.counters.solved:
             status = "solved"
+        elif trainer.stop_reason is not None:
+            status = "stopped"
         if checkpointer is not None:
             checkpointer.save(trainer)
     except TrainingDiverged as error:
@@ -197,13 +227,15 @@ def train(trainer: Trainer, run_dir: Path | None, progress: bool = True, artifac
             printer.close()
 
     final = None
-    if status in ("solved", "budget"):
+    if status in ("solved", "budget", "stopped"):
         final = trainer.final_evaluation()
+    if callback is not None:
+        callback.on_training_end()
     summary = make_summary(trainer, final, status)
     if run_dir is not None and metrics is not None:
         metrics.close()
         write_json(run_dir / "summary.json", summary)
-        if artifacts and status in ("solved", "budget"):
+        if artifacts and status in ("solved", "budget", "stopped"):
             write_artifacts(trainer, run_dir, printer)
     if status == "interrupted" and run_dir is not None:
         _say(

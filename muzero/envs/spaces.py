@@ -108,3 +108,58 @@ def _is_single(space: gym.Space, observation: Any) -> bool:
     if array.ndim == len(shape) + 1 and array.shape[1:] == shape:
         return False
     raise ValueError(f"observation of shape {array.shape} fits neither {shape} nor a batch of {shape}")
+
+
+def space_to_plain(space: gym.Space) -> dict[str, Any]:
+    """A supported observation space as plain data (lists, numbers, strings), for checkpoints.
+
+    A checkpoint that records its observation space lets ``MuZero.load`` convert observations for
+    ``predict`` without making the environment.
+    """
+    if isinstance(space, gym.spaces.Box):
+        return {
+            "type": "Box",
+            "low": space.low.tolist(),
+            "high": space.high.tolist(),
+            "shape": list(space.shape),
+            "dtype": str(space.dtype),
+        }
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": space.nvec.tolist(), "start": space.start.tolist()}
+    if isinstance(space, gym.spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.atleast_1d(space.n).tolist()}
+    if isinstance(space, gym.spaces.Tuple):
+        return {"type": "Tuple", "spaces": [space_to_plain(part) for part in space.spaces]}
+    if isinstance(space, gym.spaces.Dict):
+        return {
+            "type": "Dict",
+            "keys": list(space.spaces),
+            "spaces": [space_to_plain(p) for p in space.spaces.values()],
+        }
+    raise EnvironmentNotSupported(f"cannot record observation space {space}; {SUPPORTED}.")
+
+
+def space_from_plain(data: dict[str, Any]) -> gym.Space:
+    """The inverse of ``space_to_plain``."""
+    kind = data["type"]
+    if kind == "Box":
+        dtype = np.dtype(data["dtype"])
+        low = np.asarray(data["low"], dtype).reshape(data["shape"])
+        high = np.asarray(data["high"], dtype).reshape(data["shape"])
+        return gym.spaces.Box(low, high, dtype=dtype)
+    if kind == "Discrete":
+        return gym.spaces.Discrete(int(data["n"]), start=int(data["start"]))
+    if kind == "MultiDiscrete":
+        return gym.spaces.MultiDiscrete(np.asarray(data["nvec"]), start=np.asarray(data["start"]))
+    if kind == "MultiBinary":
+        n = [int(x) for x in np.asarray(data["n"]).reshape(-1)]
+        return gym.spaces.MultiBinary(n[0] if len(n) == 1 else n)
+    if kind == "Tuple":
+        return gym.spaces.Tuple([space_from_plain(part) for part in data["spaces"]])
+    if kind == "Dict":
+        return gym.spaces.Dict(
+            {key: space_from_plain(part) for key, part in zip(data["keys"], data["spaces"], strict=True)}
+        )
+    raise ValueError(f"unknown space type {kind!r}")

@@ -17,39 +17,53 @@ from muzero.model.support import expected_support, inverse_scale_transform
 from muzero.search.mcts import RecurrentOutput, RootOutput
 
 
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """A tensor's values as numpy (copied to the CPU first when the network runs elsewhere)."""
+    return x.numpy() if x.device.type == "cpu" else x.cpu().numpy()
+
+
 class NetworkModel:
-    """Search-facing view of a ``MuZeroNetwork`` (no gradients, CPU numpy in and out)."""
+    """Search-facing view of a ``MuZeroNetwork`` (no gradients; numpy in and out, on the network's device inside)."""
 
     def __init__(self, network: MuZeroNetwork, discount: float) -> None:
         self.network = network
         self.discount = discount
 
+    @property
+    def device(self) -> torch.device:
+        return self.network.action_one_hot.device
+
     def initial_inference(self, observation: np.ndarray) -> RootOutput:
         with torch.inference_mode():
-            obs = torch.as_tensor(np.asarray(observation, np.float32))
+            obs = torch.as_tensor(np.asarray(observation, np.float32), device=self.device)
             state = self.network.represent(obs)
             policy_logits, value_logits = self.network.predict(state)
             value = expected_support(value_logits, self.network.value_support_size)
             return RootOutput(
-                prior_logits=policy_logits.numpy(),
-                value=inverse_scale_transform(value.numpy()),
-                embedding=state.numpy(),
+                prior_logits=to_numpy(policy_logits),
+                value=inverse_scale_transform(to_numpy(value)),
+                embedding=to_numpy(state),
             )
 
     def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput:
         with torch.inference_mode():
-            state, reward_logits = self.network.dynamics(torch.from_numpy(embedding), torch.from_numpy(action))
+            device = self.device
+            state, reward_logits = self.network.dynamics(
+                torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
+            )
             policy_logits, value_logits = self.network.predict(state)
             # The h^-1 read-out runs in numpy: on these tiny arrays its ops cost a third of torch's.
-            reward = inverse_scale_transform(expected_support(reward_logits, self.network.reward_support_size).numpy())
-            value = inverse_scale_transform(expected_support(value_logits, self.network.value_support_size).numpy())
+            reward = inverse_scale_transform(
+                to_numpy(expected_support(reward_logits, self.network.reward_support_size))
+            )
+            value = inverse_scale_transform(to_numpy(expected_support(value_logits, self.network.value_support_size)))
             discount = np.full(len(action), self.discount)
             return RecurrentOutput(
                 reward=reward,
                 discount=discount,
-                prior_logits=policy_logits.numpy(),
+                prior_logits=to_numpy(policy_logits),
                 value=value,
-                embedding=state.numpy(),
+                embedding=to_numpy(state),
             )
 
     def value(self, observation: np.ndarray) -> np.ndarray:

@@ -22,9 +22,10 @@ import torch
 from muzero.config import Config
 from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
 from muzero.envs.make import max_abs_reward
-from muzero.envs.spaces import ObservationEncoder
+from muzero.envs.spaces import ObservationEncoder, space_to_plain
 from muzero.errors import CheckpointError
 from muzero.model.bridge import NetworkModel
+from muzero.model.device import resolve_device, torch_settings
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer
@@ -95,14 +96,13 @@ class Trainer:
         env_factory: Callable[..., gym.Env] | None = None,
     ) -> None:
         self.observers = list(observers or [])
-        torch.set_num_threads(config.run.threads)
-        torch.set_flush_denormal(True)  # tiny weights decaying into denormals slow CPU training ~15x
+        self.device = resolve_device(config.run.device)
         self.source = EnvSource.from_config(config.env, env_factory)
         self.spec = self.source.spec()
         self.encoder = ObservationEncoder(self.spec.observation_space)
         self.config = config = resolve_supports(config, self.source, self.spec)
         self.generators = seed_everything(config.run.seed)
-        self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network)
+        self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network).to(self.device)
         self.model = NetworkModel(self.network, config.discount)
         self.learner = Learner(self.network, config.learner)
         self.replay = ReplayBuffer(
@@ -126,7 +126,14 @@ class Trainer:
             self.solve_threshold = self.spec.reward_threshold
         self._session_start = time.perf_counter()
         self._session_base = 0.0
-        self.stop_requested = False  # set from a signal handler; the loop stops between iterations
+        # Why the loop should stop before its budget ("interrupted" from a signal handler, "callback" when an
+        # observer asked); the loop stops between iterations.
+        self.stop_reason: str | None = None
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to stop after the current iteration (safe from a signal handler or an observer)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
 
     # -- the loop -----------------------------------------------------------------------------------------------
 
@@ -139,14 +146,18 @@ class Trainer:
         return acting.temperatures[max(index, 0)]
 
     def run(self, max_env_steps: int | None = None) -> Counters:
-        """Train until solved (if configured) or ``max_env_steps``; returns the counters."""
+        """Train until ``max_env_steps`` (default ``run.max_env_steps``) or until stopped; returns the counters.
+
+        Stopping when solved is an observer's decision (``muzero.app.callbacks.StopTrainingOnRewardThreshold``,
+        which the command line adds); ``run.threads`` and ``run.flush_denormal`` apply only inside this call.
+        """
         budget = self.config.run.max_env_steps if max_env_steps is None else max_env_steps
+        self.stop_reason = None
         self._session_base = self.counters.wall_seconds
         self._session_start = time.perf_counter()
-        while self.counters.env_steps < budget and not self.stop_requested:
-            if self.counters.solved and self.config.run.stop_when_solved:
-                break
-            self.iteration()
+        with torch_settings(self.config.run.threads, self.config.run.flush_denormal):
+            while self.counters.env_steps < budget and self.stop_reason is None:
+                self.iteration()
         self.counters.wall_seconds = self.elapsed()
         return self.counters
 
@@ -250,6 +261,7 @@ class Trainer:
                 "id": self.config.env.id,
                 "observation_size": self.spec.observation_size,
                 "num_actions": self.spec.num_actions,
+                "observation_space": space_to_plain(self.spec.observation_space),
             },
             "network": self.network.state_dict(),
             "learner": self.learner.state_dict(),
