@@ -7,6 +7,10 @@ episodes), the final evaluation's mean; then the medians and the worst seed over
 
     python benchmarks/solve_cartpole.py --seeds 5
     python benchmarks/solve_cartpole.py --seeds 5 --set learner.batch_size=256 --jobs 2
+    python benchmarks/solve_cartpole.py --seeds 10 --compare "" "search.algorithm=gumbel search.num_simulations=4"
+
+``--compare`` trains each configuration on the same seeds, interleaved seed by seed (drift hits all
+alike), and prints per configuration the medians, the worst seed and the ratios to the first.
 
 Timings are only comparable with --jobs 1 (the default): parallel seeds share the CPU.
 """
@@ -16,14 +20,15 @@ from __future__ import annotations
 import json
 import sys
 
-from solve_suite import build_parser, run_seeds
+from solve_suite import build_parser, run_compare, run_seeds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(__doc__)
     parser.set_defaults(env="CartPole-v1", seeds=5)
     args = parser.parse_args(argv)
-    print(json.dumps(run_seeds(args, args.env, args.env_kwargs), indent=2))
+    run = run_compare if args.compare else run_seeds
+    print(json.dumps(run(args, args.env, args.env_kwargs), indent=2))
     return 0
 
 

@@ -111,17 +111,24 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def run_jobs(args: argparse.Namespace, jobs: list[tuple]) -> list[dict[str, Any]]:
+    """Train each job (train_one's arguments), in order, or ``--jobs`` at a time (one torch thread each)."""
+    if args.jobs > 1:
+        if not any(s.startswith("run.threads=") for job in jobs for s in job[3]):
+            jobs = [(*job[:3], ["run.threads=1", *job[3]], *job[4:]) for job in jobs]
+        with ProcessPoolExecutor(args.jobs) as pool:
+            return list(pool.map(train_one, *zip(*jobs, strict=True)))
+    runs = []
+    for job in jobs:
+        runs.append(train_one(*job))
+        print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    return runs
+
+
 def run_seeds(args: argparse.Namespace, env_id: str | None, env_kwargs: list[str]) -> dict[str, Any]:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     jobs = [(env_id, s, args.preset, args.sets, env_kwargs, args.max_env_steps, args.runs_dir) for s in seeds]
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            runs = list(pool.map(train_one, *zip(*jobs, strict=True)))
-    else:
-        runs = []
-        for job in jobs:
-            runs.append(train_one(*job))
-            print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    runs = run_jobs(args, jobs)
     return {
         "env": runs[0]["env"],
         "env_kwargs": env_kwargs,
@@ -130,6 +137,55 @@ def run_seeds(args: argparse.Namespace, env_id: str | None, env_kwargs: list[str
         "jobs": args.jobs,
         "runs": runs,
         **summarise(runs),
+    }
+
+
+def run_compare(args: argparse.Namespace, env_id: str | None, env_kwargs: list[str]) -> dict[str, Any]:
+    """Several configurations on the same seeds, interleaved seed by seed so that drift hits all alike.
+
+    Each configuration is one string of space-separated KEY=VALUE overrides (on top of ``--set``);
+    "" is the preset as it stands. Ratios are to the first configuration.
+    """
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    configs = [c.split() for c in args.compare]
+    jobs = []
+    for seed in seeds:
+        for index, overrides in enumerate(configs):
+            runs_dir = None if args.runs_dir is None else str(Path(args.runs_dir) / f"config{index}")
+            jobs.append((env_id, seed, args.preset, [*args.sets, *overrides], env_kwargs, args.max_env_steps, runs_dir))
+    runs = run_jobs(args, jobs)
+    reports = []
+    for index, overrides in enumerate(configs):
+        mine = runs[index :: len(configs)]
+        reports.append({"config": " ".join(overrides) or "(preset)", "runs": mine, **summarise(mine)})
+    base = reports[0]
+    for report in reports:
+        report["ratio_to_first"] = {
+            key: round(report[key] / base[key], 3) if base[key] else None
+            for key in ("median_env_steps_to_solve", "median_seconds_to_solve", "worst_env_steps_to_solve")
+        }
+    return {
+        "env": runs[0]["env"],
+        "seeds": seeds,
+        "overrides": args.sets,
+        "jobs": args.jobs,
+        "configs": reports,
+        "table": [
+            {
+                "config": r["config"],
+                "solved": f"{r['solved']}/{r['seeds']}",
+                "median_steps": r["median_env_steps_to_solve"],
+                "worst_steps": r["worst_env_steps_to_solve"],
+                "median_seconds": r["median_seconds_to_solve"],
+                "worst_seconds": r["worst_seconds_to_solve"],
+                **{
+                    f"ratio_{k.removeprefix('median_').removesuffix('_to_solve')}": v
+                    for k, v in r["ratio_to_first"].items()
+                    if k.startswith("median")
+                },
+            }
+            for r in reports
+        ],
     }
 
 
@@ -147,12 +203,21 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
     parser.add_argument("--max-env-steps", type=int, default=None, help="step budget per seed")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (timings contend if > 1)")
     parser.add_argument("--runs-dir", default=None, metavar="DIR", help="write a run directory per seed under DIR")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        default=None,
+        metavar='"KEY=VALUE ..."',
+        help='compare configurations on the same seeds, interleaved: each a quoted list of overrides ("" = preset)',
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.all:
+    if args.compare:
+        print(json.dumps(run_compare(args, args.env, args.env_kwargs), indent=2))
+    elif args.all:
         reports = [run_seeds(args, env_id, list(kwargs)) for env_id, kwargs in SUITE]
         print(json.dumps(reports, indent=2))
     else:

@@ -1,12 +1,14 @@
 """Training speed: learner steps per second, and where a CartPole run's wall-clock goes.
 
 1. Learner throughput at the preset's batch size and unroll length: replay sampling with
-   target construction (and value reanalysis), and the gradient step, timed separately.
+   target construction (value reanalysis, and Reanalyse's searches when
+   ``learner.reanalyse_fraction`` > 0), and the gradient step, timed separately.
 2. One full training run of the preset (seed 0 by default) with the split of its wall-clock
    between acting (search and environment), learning, evaluation and the rest.
 
     python benchmarks/train_speed.py            # both parts
     python benchmarks/train_speed.py --no-run   # throughput only
+    python benchmarks/train_speed.py --no-run --set learner.reanalyse_fraction=0.25   # Reanalyse's cost
 """
 
 from __future__ import annotations
@@ -27,12 +29,7 @@ def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:
     while trainer.replay.rows_added < 2_000:  # fill replay with real (untrained) play
         trainer.iteration()
     cfg = config.learner
-    value_fn = trainer.learner.target_value if cfg.reanalyse_values else None
-
-    def sample():
-        return trainer.replay.sample(
-            cfg.batch_size, cfg.unroll_steps, cfg.td_steps, config.discount, trainer.generators.replay, value_fn
-        )
+    sample = trainer.sample_batch  # targets, value reanalysis and (learner.reanalyse_fraction) Reanalyse
 
     for _ in range(20):
         trainer.learner.update(sample())

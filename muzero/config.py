@@ -126,6 +126,12 @@ class NetworkConfig(_Section):
 
 @dataclass(frozen=True)
 class SearchConfig(_Section):
+    algorithm: str = param(
+        "muzero",
+        "Search: 'muzero' (pUCT, Dirichlet root noise, visit-count policy targets, as in the paper) or 'gumbel' "
+        "(Gumbel MuZero: Gumbel-top-k root actions, Sequential Halving, improved-policy targets).",
+        choices=("muzero", "gumbel"),
+    )
     num_simulations: int = param(25, "MCTS simulations per move (one batched network call each).", low=1)
     pb_c_init: float = param(1.25, "pUCT constant c1.", low=0.0)
     pb_c_base: float = param(19652.0, "pUCT constant c2.", low=0.0, low_open=True)
@@ -144,6 +150,14 @@ class SearchConfig(_Section):
     q_range_floor: float = param(
         0.01, "Smallest (max - min) used to normalise Q to [0, 1]; damps noise.", low=0.0, low_open=True
     )
+    gumbel_max_considered: int = param(
+        16, "Gumbel: root actions sampled (Gumbel-top-k) for Sequential Halving, m (mctx's default 16).", low=1
+    )
+    gumbel_scale: float = param(
+        1.0, "Gumbel: scale of the root's Gumbel noise while acting (evaluation uses none).", low=0.0
+    )
+    gumbel_c_visit: float = param(50.0, "Gumbel: c_visit of sigma(q) = (c_visit + max N) * c_scale * q.", low=0.0)
+    gumbel_c_scale: float = param(0.1, "Gumbel: c_scale of sigma(q) (mctx's default 0.1).", low=0.0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,18 @@ class LearnerConfig(_Section):
         True,
         "Bootstrap value targets from a fresh target-network value of the stored "
         "observation instead of the stored search value.",
+    )
+    reanalyse_fraction: float = param(
+        0.0,
+        "Reanalyse: fraction of each training batch whose policy and value targets come from a fresh search "
+        "of the stored observations (0 = off).",
+        low=0.0,
+        high=1.0,
+    )
+    reanalyse_network: str = param(
+        "target",
+        "Reanalyse searches with the 'target' network (as EfficientZero) or the 'current' one.",
+        choices=("target", "current"),
     )
     target_update_interval: int = param(
         100, "Training steps between copies of the network into the target network.", low=1

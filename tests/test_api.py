@@ -190,3 +190,12 @@ def test_overrides_as_dict_or_list_and_devices():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             tiny_agent(device="cuda")
+
+
+def test_progress_output_follows_verbose_and_progress_bar(capsys):
+    agent = tiny_agent()  # verbose=0: silent
+    agent.learn(16)
+    assert capsys.readouterr().err == ""
+    agent.learn(16, progress_bar=True)  # a self-updating status line even when verbose is 0
+    err = capsys.readouterr().err
+    assert "\r" in err and "env steps 32/32" in err  # every step the agent took, against the budget

@@ -35,7 +35,7 @@ from muzero.errors import CheckpointError, EnvironmentNotSupported, UserError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device
 from muzero.model.networks import MuZeroNetwork
-from muzero.search.mcts import run_mcts, select_actions
+from muzero.search.mcts import choose_actions, run_mcts
 from muzero.training.evaluation import EvalResult, evaluate
 from muzero.training.trainer import Trainer
 
@@ -164,7 +164,7 @@ class MuZero:
             legal[~legal.any(axis=1)] = True  # no legal action at all: let the search consider every one
         rng = None if deterministic else self._rng
         result = run_mcts(self.model, batch, self.config.search, rng, legal_actions=legal)
-        actions = select_actions(result.visit_counts, 0.0 if deterministic else 1.0, rng)
+        actions = choose_actions(result, 0.0 if deterministic else 1.0, rng)
         return (int(actions[0]) if single else actions), None
 
     def evaluate(self, episodes: int = 100, seed: int = 0, env: EnvLike | None = None) -> EvalResult:

@@ -20,7 +20,7 @@ from PIL import Image
 from muzero.config import SearchConfig
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.errors import UserError
-from muzero.search.mcts import Model, run_mcts, select_actions
+from muzero.search.mcts import Model, choose_actions, run_mcts
 
 SUPPORTED_SUFFIXES = (".gif", ".mp4")
 
@@ -60,7 +60,7 @@ def record_episode(
             legal = legal_mask(info.get("action_mask"), int(env.action_space.n))[None]  # (1, A)
             observation_batch = np.asarray(observation)[None].astype(np.float32)  # (1, D)
             result = run_mcts(model, observation_batch, search, rng=None, legal_actions=legal)
-            action = int(select_actions(result.visit_counts, 0.0, None)[0])
+            action = int(choose_actions(result, 0.0, None)[0])
             observation, reward, terminated, truncated, info = env.step(action)
             episode_return += float(reward)
             length += 1

@@ -50,6 +50,15 @@ class SearchOutput(NamedTuple):
     root_prior: np.ndarray  # (B, A) prior used at the root (with noise, if any)
     q_values: np.ndarray  # (B, A) Q(root, a); the root value where a is unvisited
     network_value: np.ndarray  # (B,) the network's value of the root observation
+    policy: np.ndarray  # (B, A) the policy target: visit distribution (muzero) or improved policy (gumbel)
+    action: np.ndarray | None = None  # (B,) the action the search chose (gumbel); None: pick from visits
+
+
+def choose_actions(result: SearchOutput, temperature: float, rng: np.random.Generator | None) -> np.ndarray:
+    """(B,) actions to take: the search's own choice where it made one (Gumbel), else from the visit counts."""
+    if result.action is not None:
+        return np.asarray(result.action)
+    return select_actions(result.visit_counts, temperature, rng)
 
 
 def run_mcts(
@@ -66,6 +75,10 @@ def run_mcts(
     ``legal_actions`` (B, A) bool restricts the root's actions; the learned model has no notion
     of legality below the root, so deeper nodes consider every action.
     """
+    if config.algorithm == "gumbel":
+        from muzero.search.gumbel import run_gumbel  # imports this module's types
+
+        return run_gumbel(model, observation, config, rng, num_simulations, legal_actions)
     simulations = config.num_simulations if num_simulations is None else num_simulations
     root = model.initial_inference(observation)
     batch, num_actions = root.prior_logits.shape
@@ -124,12 +137,14 @@ def run_mcts(
             tree.parents,
             tree.q_bounds,
         )
+    visit_counts = tree.root_visit_counts()
     return SearchOutput(
-        visit_counts=tree.root_visit_counts(),
+        visit_counts=visit_counts,
         root_value=tree.root_value(),
         root_prior=prior,
         q_values=tree.root_q_values(),
         network_value=np.asarray(root.value, np.float64),
+        policy=visit_policy(visit_counts),
     )
 
 

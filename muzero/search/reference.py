@@ -23,6 +23,7 @@ class Node:
         self.reward = 0.0
         self.discount = 0.0
         self.embedding: np.ndarray | None = None
+        self.raw_value = 0.0  # the network's value when the node was expanded (Gumbel's mixed value)
         self.children: dict[int, Node] = {}
 
     def expanded(self) -> bool:
@@ -140,3 +141,99 @@ def backpropagate(path: list[Node], value: float, stats: MinMaxStats) -> None:
         value = child.reward + child.discount * value
         parent.visit_count += 1
         parent.value_sum += value
+
+
+# -- Gumbel MuZero, one tree at a time (the rules of muzero.search.gumbel, written plainly) -----------------------
+
+
+def run_gumbel_reference(
+    model: Model,
+    observation: np.ndarray,
+    config: SearchConfig,
+    num_simulations: int,
+    gumbel: np.ndarray,
+    legal_actions: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Gumbel MuZero on one observation (D,) with the given root noise (A,); returns (visits, improved policy,
+    action)."""
+    from muzero.search.gumbel import halving_schedule
+
+    out = model.initial_inference(observation[None])
+    num_actions = out.prior_logits.shape[1]
+    legal = np.ones(num_actions, bool) if legal_actions is None else np.asarray(legal_actions, bool)
+    logits = np.where(legal, np.asarray(out.prior_logits[0], np.float64), -np.inf)
+    logits = logits - logits.max()
+    prior = np.exp(logits) / np.exp(logits).sum()
+    root = Node(prior=1.0)
+    root.embedding = out.embedding[0]
+    root.visit_count = 1
+    root.value_sum = root.raw_value = float(out.value[0])
+    root.children = {a: Node(float(prior[a])) for a in range(num_actions) if legal[a]}
+    schedule = halving_schedule(min(int(legal.sum()), config.gumbel_max_considered), num_simulations)
+
+    def root_score(a: int) -> float:
+        return gumbel[a] + logits[a]
+
+    for simulation in range(num_simulations):
+        sigma = gumbel_sigma(root, config)
+        wanted = [a for a, child in root.children.items() if child.visit_count == schedule[simulation]]
+        action = max(wanted, key=lambda a: (root_score(a) + sigma[a], -a))
+        node, path = root.children[action], [root, root.children[action]]
+        while node.expanded():
+            action, node = gumbel_interior_child(node, config)
+            path.append(node)
+        step = model.recurrent_inference(path[-2].embedding[None], np.array([action], np.int32))
+        expand_node(node, step.embedding[0], float(step.reward[0]), float(step.discount[0]), step.prior_logits[0])
+        node.raw_value = float(step.value[0])
+        backpropagate(path, float(step.value[0]), MinMaxStats(config.q_range_floor))
+
+    sigma = gumbel_sigma(root, config)
+    improved = np.zeros(num_actions)
+    for a in root.children:
+        improved[a] = math.exp(logits[a] + sigma[a] - max(logits[b] + sigma[b] for b in root.children))
+    improved /= improved.sum()
+    most = max(child.visit_count for child in root.children.values())
+    chosen = max(
+        (a for a, child in root.children.items() if child.visit_count == most),
+        key=lambda a: (root_score(a) + sigma[a], -a),
+    )
+    visits = np.zeros(num_actions, np.int64)
+    for a, child in root.children.items():
+        visits[a] = child.visit_count
+    return visits, improved, chosen
+
+
+def completed_q_values(node: Node) -> dict[int, float]:
+    """Q of visited actions; the mixed value of the node for the others."""
+    visited = {a: child for a, child in node.children.items() if child.visit_count > 0}
+    total = sum(child.visit_count for child in node.children.values())
+    mixed = node.raw_value
+    if visited:
+        prior_mass = sum(child.prior for child in visited.values())
+        weighted = sum(child.prior * q_value(node, child) for child in visited.values()) / prior_mass
+        mixed = (node.raw_value + total * weighted) / (1 + total)
+    return {a: q_value(node, visited[a]) if a in visited else mixed for a in node.children}
+
+
+def gumbel_sigma(node: Node, config: SearchConfig) -> dict[int, float]:
+    """sigma(completed Q), with Q rescaled to [0, 1] over the node's actions."""
+    q = completed_q_values(node)
+    low, high = min(q.values()), max(q.values())
+    most = max(child.visit_count for child in node.children.values())
+    scale = (config.gumbel_c_visit + most) * config.gumbel_c_scale / max(high - low, 1e-8)
+    return {a: (value - low) * scale for a, value in q.items()}
+
+
+def gumbel_interior_child(node: Node, config: SearchConfig) -> tuple[int, Node]:
+    """argmax_a pi'(a) - N(a) / (1 + sum_b N(b)), pi' = softmax(log prior + sigma); lowest action on ties."""
+    sigma = gumbel_sigma(node, config)
+    scores = {a: math.log(child.prior + 1e-30) + sigma[a] for a, child in node.children.items()}
+    top = max(scores.values())
+    total_mass = sum(math.exp(s - top) for s in scores.values())
+    total_visits = sum(child.visit_count for child in node.children.values())
+
+    def key(a: int) -> tuple[float, int]:
+        return math.exp(scores[a] - top) / total_mass - node.children[a].visit_count / (1 + total_visits), -a
+
+    action = max(node.children, key=key)
+    return action, node.children[action]

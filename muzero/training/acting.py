@@ -6,7 +6,7 @@ probability ``explore_probability``, to repeat one random legal action for 1..``
 steps. In Acrobot a uniformly random policy reaches the goal in about 3% of its 500-step episodes,
 one that repeats each random action 1-8 steps in about 40%, so the first successes, from which
 everything is learned, come an order of magnitude sooner. The search still runs on every step,
-and its visit distribution (not the exploratory action) is what the policy target learns.
+and its policy (visit distribution, or Gumbel's improved policy; not the exploratory action) is the target.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from muzero.config import SearchConfig
 from muzero.envs.batch import BatchEnv, EnvStep
 from muzero.model.bridge import NetworkModel
 from muzero.replay.buffer import ReplayBuffer
-from muzero.search.mcts import run_mcts, select_actions, visit_policy
+from muzero.search.mcts import choose_actions, run_mcts
 
 
 class Actor:
@@ -50,13 +50,11 @@ class Actor:
         """Search every environment's observation (with root noise), act, and store the step."""
         observation = self.envs.observation.copy()
         result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=self.envs.legal_actions)
-        actions = select_actions(result.visit_counts, temperature, self.rng)
+        actions = choose_actions(result, temperature, self.rng)
         if np.any(self.explore_probability > 0):
             actions = self.explore(actions, self.envs.legal_actions)
         step = self.envs.step(actions)
-        self.replay.add_step(
-            observation, visit_policy(result.visit_counts), result.root_value, actions, step.reward * self.reward_scale
-        )
+        self.replay.add_step(observation, result.policy, result.root_value, actions, step.reward * self.reward_scale)
         done = np.flatnonzero(step.done)
         if len(done):
             final = step.final_observation[done]

@@ -12,7 +12,7 @@ import numpy as np
 
 from muzero.config import SearchConfig
 from muzero.envs.make import EnvSource, legal_mask
-from muzero.search.mcts import Model, run_mcts, select_actions
+from muzero.search.mcts import Model, choose_actions, run_mcts
 
 
 class EvalResult(NamedTuple):
@@ -81,7 +81,7 @@ def _run_episodes(
     while running.any():
         active = np.flatnonzero(running)
         result = run_mcts(model, observation[active], search, rng=None, legal_actions=legal[active])
-        actions = select_actions(result.visit_counts, 0.0, None)
+        actions = choose_actions(result, 0.0, None)
         for i, action in zip(active, actions, strict=True):
             obs, reward, terminated, truncated, info = envs[i].step(int(action))
             returns[ids[i]] += reward

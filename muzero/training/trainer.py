@@ -28,11 +28,12 @@ from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device, torch_settings
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import support_sizes
-from muzero.replay.buffer import ReplayBuffer
+from muzero.replay.buffer import ReplayBuffer, TrainingBatch
 from muzero.seeding import seed_everything
 from muzero.training.acting import Actor
 from muzero.training.evaluation import EvalResult, evaluate
 from muzero.training.learner import Learner, Losses
+from muzero.training.reanalyse import Reanalyser
 
 
 @dataclass
@@ -120,6 +121,10 @@ class Trainer:
             config.acting.explore_max_repeat,
             config.acting.explore_spread,
         )
+        reanalyse_net = self.learner.target_network if config.learner.reanalyse_network == "target" else self.network
+        self.reanalyser = Reanalyser(
+            NetworkModel(reanalyse_net, config.discount), config, masked=self.envs.legal_actions is not None
+        )
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
         if self.solve_threshold is None:
@@ -193,12 +198,17 @@ class Trainer:
             for observer in self.observers:
                 observer.on_episodes(self, step.episode_return[done], step.episode_length[done])
 
-    def train_step(self) -> Losses:
+    def sample_batch(self) -> TrainingBatch:
+        """A training batch with its targets, the first ``learner.reanalyse_fraction`` of it reanalysed."""
         cfg = self.config.learner
         value_fn = self.learner.target_value if cfg.reanalyse_values else None
         batch = self.replay.sample(
             cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.config.discount, self.generators.replay, value_fn
         )
+        return self.reanalyser.apply(batch, self.replay, self.generators.replay)
+
+    def train_step(self) -> Losses:
+        batch = self.sample_batch()
         losses, priorities = self.learner.update(batch)
         if losses.clipped_targets and not self.counters.clipped_targets:
             warnings.warn(

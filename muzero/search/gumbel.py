@@ -1,0 +1,356 @@
+"""Gumbel MuZero (Danihelka, Guez, Schrittwieser and Silver, ICLR 2022), batched over B trees.
+
+At the root, m = min(``gumbel_max_considered``, legal actions) actions are drawn without
+replacement by Gumbel-top-k on g + logits (g ~ Gumbel(0, ``gumbel_scale``); no noise in
+evaluation), and Sequential Halving spreads the simulation budget over them: ceil(log2 m) phases,
+each giving every surviving action floor(n / (ceil(log2 m) * survivors)) visits (at least one),
+then keeping the better half by g + logits + sigma(q). ``halving_schedule`` writes that plan as
+the visit count the next simulation's root action must have; the best-scoring action with that
+count is taken, which visits exactly the top-m actions first and the survivors after.
+
+    completed Q:  q(a) where a was visited, else v_mix = (v + sum_b N(b) * sum_{b visited} pi(b) q(b)
+                  / sum_{b visited} pi(b)) / (1 + sum_b N(b))   (v: the network's value of the node)
+    sigma(q)   :  (c_visit + max_b N(b)) * c_scale * (q - min q) / (max q - min q)   (per node)
+    improved policy: pi' = softmax(logits + sigma(completed Q))   (the policy target)
+    interior nodes:  argmax_a pi'(a) - N(a) / (1 + sum_b N(b))    (deterministic; visits follow pi')
+    action taken:    argmax of g + logits + sigma(q) among the most visited root actions
+
+Letters: B batch, N nodes per tree, A actions, S simulations.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+from numba import njit
+
+from muzero.config import SearchConfig
+from muzero.search.tree import UNEXPANDED, Tree, expand_and_backup
+
+Q_EPSILON = 1e-8  # smallest (max - min) of a node's completed Q used to rescale it to [0, 1]
+
+
+@cache
+def halving_schedule(num_considered: int, num_simulations: int) -> tuple[int, ...]:
+    """For each simulation, the visit count its root action must have under Sequential Halving.
+
+    With m considered actions and n simulations: phases of floor(n / (ceil(log2 m) * survivors))
+    rounds (at least one), each round visiting every survivor once; survivors halve after each
+    phase but never drop below two; the last phase repeats until the budget is spent.
+    """
+    if num_considered <= 1:
+        return tuple(range(num_simulations))
+    phases = math.ceil(math.log2(num_considered))
+    schedule: list[int] = []
+    survivors, visits = num_considered, 0  # every survivor has the same number of visits at a phase's start
+    while len(schedule) < num_simulations:
+        for _ in range(max(1, num_simulations // (phases * survivors))):
+            schedule += [visits] * survivors
+            visits += 1
+        survivors = max(2, survivors // 2)
+    return tuple(schedule[:num_simulations])
+
+
+def schedule_table(num_actions: int, max_considered: int, num_simulations: int) -> np.ndarray:
+    """(A + 1, S) int32: row k is the schedule for min(k, max_considered) considered actions."""
+    table = np.zeros((num_actions + 1, max(num_simulations, 1)), np.int32)
+    for k in range(1, num_actions + 1):
+        table[k, :num_simulations] = halving_schedule(min(k, max_considered), num_simulations)
+    return table
+
+
+@njit(cache=True)
+def completed_q(
+    children_index, children_prior, node_visits, node_value_sum, node_reward, node_discount, raw_value, legal, b, node
+):
+    """(A,) completed Q of a node's actions (see the module's docstring), the sum and the max of their visits."""
+    num_actions = children_index.shape[2]
+    q = np.zeros(num_actions)
+    visits = np.zeros(num_actions)
+    total_visits = 0.0
+    most_visits = 0.0
+    weighted_q = 0.0
+    visited_prior = 0.0
+    for a in range(num_actions):
+        child = children_index[b, node, a]
+        if not legal[a] or child == UNEXPANDED:
+            continue
+        n = node_visits[b, child]
+        visits[a] = n
+        q[a] = node_reward[b, child] + node_discount[b, child] * (node_value_sum[b, child] / n)
+        total_visits += n
+        most_visits = max(most_visits, n)
+        weighted_q += children_prior[b, node, a] * q[a]
+        visited_prior += children_prior[b, node, a]
+    mixed = raw_value[b, node]
+    if total_visits > 0 and visited_prior > 0:
+        mixed = (raw_value[b, node] + total_visits * (weighted_q / visited_prior)) / (1.0 + total_visits)
+    for a in range(num_actions):
+        if visits[a] == 0:
+            q[a] = mixed
+    return q, visits, total_visits, most_visits
+
+
+@njit(cache=True)
+def sigma_q(q, legal, most_visits, c_visit, c_scale):
+    """(A,) sigma of the completed Q, rescaled to [0, 1] over the node's legal actions."""
+    low = np.inf
+    high = -np.inf
+    for a in range(q.shape[0]):
+        if legal[a]:
+            low = min(low, q[a])
+            high = max(high, q[a])
+    scale = (c_visit + most_visits) * c_scale / max(high - low, 1e-8)
+    out = np.zeros(q.shape[0])
+    for a in range(q.shape[0]):
+        if legal[a]:
+            out[a] = (q[a] - low) * scale
+    return out
+
+
+@njit(cache=True)
+def select_leaves_gumbel(
+    children_index,
+    children_prior,
+    node_visits,
+    node_value_sum,
+    node_reward,
+    node_discount,
+    raw_value,
+    root_legal,
+    root_score,
+    considered_visits,
+    c_visit,
+    c_scale,
+    out_parent,
+    out_action,
+):
+    """Walk each tree to an unexpanded edge: Sequential Halving at the root, pi' - N/(1+sum N) below it.
+
+    ``root_score`` (B, A) is g + logits (-inf where illegal); ``considered_visits`` (B,) the visit count
+    the root action of this simulation must have.
+    """
+    num_actions = children_index.shape[2]
+    all_legal = np.ones(num_actions, np.bool_)
+    for b in range(children_index.shape[0]):
+        node = 0
+        while True:
+            legal = root_legal[b] if node == 0 else all_legal
+            q, visits, total_visits, most_visits = completed_q(
+                children_index,
+                children_prior,
+                node_visits,
+                node_value_sum,
+                node_reward,
+                node_discount,
+                raw_value,
+                legal,
+                b,
+                node,
+            )
+            sigma = sigma_q(q, legal, most_visits, c_visit, c_scale)
+            best_action = -1
+            best_score = -np.inf
+            if node == 0:
+                # Among the root actions with the scheduled visit count, the best by g + logits + sigma.
+                for a in range(num_actions):
+                    if legal[a] and visits[a] == considered_visits[b]:
+                        score = root_score[b, a] + sigma[a]
+                        if best_action < 0 or score > best_score:
+                            best_score = score
+                            best_action = a
+                if best_action < 0:  # no action has that count (cannot happen with a valid schedule)
+                    for a in range(num_actions):
+                        if legal[a] and (best_action < 0 or root_score[b, a] + sigma[a] > best_score):
+                            best_score = root_score[b, a] + sigma[a]
+                            best_action = a
+            else:
+                # pi' = softmax(log prior + sigma), then the action whose visits lag pi' the most.
+                top = -np.inf
+                for a in range(num_actions):
+                    top = max(top, math.log(children_prior[b, node, a] + 1e-30) + sigma[a])
+                total = 0.0
+                improved = np.zeros(num_actions)
+                for a in range(num_actions):
+                    improved[a] = math.exp(math.log(children_prior[b, node, a] + 1e-30) + sigma[a] - top)
+                    total += improved[a]
+                for a in range(num_actions):
+                    score = improved[a] / total - visits[a] / (1.0 + total_visits)
+                    if best_action < 0 or score > best_score:
+                        best_score = score
+                        best_action = a
+            child = children_index[b, node, best_action]
+            if child == UNEXPANDED:
+                out_parent[b] = node
+                out_action[b] = best_action
+                break
+            node = child
+
+
+@njit(cache=True)
+def root_policy_and_action(
+    children_index,
+    children_prior,
+    node_visits,
+    node_value_sum,
+    node_reward,
+    node_discount,
+    raw_value,
+    root_legal,
+    root_logits,
+    root_score,
+    c_visit,
+    c_scale,
+    out_policy,
+    out_action,
+):
+    """The improved policy softmax(logits + sigma(completed Q)) over legal root actions, and the action
+    taken: the best g + logits + sigma among the most visited root actions."""
+    num_actions = children_index.shape[2]
+    for b in range(children_index.shape[0]):
+        legal = root_legal[b]
+        q, visits, _, most_visits = completed_q(
+            children_index,
+            children_prior,
+            node_visits,
+            node_value_sum,
+            node_reward,
+            node_discount,
+            raw_value,
+            legal,
+            b,
+            0,
+        )
+        sigma = sigma_q(q, legal, most_visits, c_visit, c_scale)
+        top = -np.inf
+        for a in range(num_actions):
+            if legal[a]:
+                top = max(top, root_logits[b, a] + sigma[a])
+        total = 0.0
+        for a in range(num_actions):
+            out_policy[b, a] = math.exp(root_logits[b, a] + sigma[a] - top) if legal[a] else 0.0
+            total += out_policy[b, a]
+        best_action = -1
+        best_score = -np.inf
+        for a in range(num_actions):
+            out_policy[b, a] /= total
+            if legal[a] and visits[a] == most_visits:
+                score = root_score[b, a] + sigma[a]
+                if best_action < 0 or score > best_score:
+                    best_score = score
+                    best_action = a
+        out_action[b] = best_action
+
+
+def run_gumbel(
+    model,
+    observation: np.ndarray,
+    config: SearchConfig,
+    rng: np.random.Generator | None,
+    num_simulations: int | None = None,
+    legal_actions: np.ndarray | None = None,
+    gumbel: np.ndarray | None = None,
+):
+    """Gumbel MuZero search of B observations; returns a ``SearchOutput`` with the improved policy and action.
+
+    ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives
+    it explicitly instead (for tests).
+    """
+    from muzero.search.mcts import SearchOutput, _f64, masked_softmax
+
+    simulations = config.num_simulations if num_simulations is None else num_simulations
+    root = model.initial_inference(observation)
+    batch, num_actions = root.prior_logits.shape
+    tree = Tree.allocate(batch, simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
+    if legal_actions is not None:
+        legal = np.asarray(legal_actions, bool)
+        if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
+            raise ValueError("legal_actions must be (B, A) with at least one legal action per row")
+        tree.root_legal[:] = legal
+    logits = np.where(tree.root_legal, root.prior_logits.astype(np.float64), -np.inf)
+    logits -= logits.max(axis=1, keepdims=True)  # stable, and softmax-invariant
+    if gumbel is None:
+        gumbel = np.zeros((batch, num_actions))
+        if rng is not None and config.gumbel_scale > 0:
+            gumbel = config.gumbel_scale * rng.gumbel(size=(batch, num_actions))
+    root_score = np.where(tree.root_legal, gumbel + logits, -np.inf)
+    prior = masked_softmax(root.prior_logits, tree.root_legal)
+    tree.children_prior[:, 0] = prior
+    tree.node_visits[:, 0] = 1
+    tree.node_value_sum[:, 0] = root.value
+    tree.embeddings[:, 0] = root.embedding
+    raw_value = np.zeros((batch, simulations + 1))
+    raw_value[:, 0] = root.value
+
+    table = schedule_table(num_actions, config.gumbel_max_considered, simulations)
+    considered = tree.root_legal.sum(axis=1)  # rows of the table: legal actions per tree
+    batch_index = np.arange(batch)
+    parent = np.zeros(batch, np.int32)
+    action = np.zeros(batch, np.int32)
+    for sim in range(simulations):
+        select_leaves_gumbel(
+            tree.children_index,
+            tree.children_prior,
+            tree.node_visits,
+            tree.node_value_sum,
+            tree.node_reward,
+            tree.node_discount,
+            raw_value,
+            tree.root_legal,
+            root_score,
+            table[considered, sim].astype(np.float64),
+            config.gumbel_c_visit,
+            config.gumbel_c_scale,
+            parent,
+            action,
+        )
+        step = model.recurrent_inference(tree.embeddings[batch_index, parent], action)
+        new_node = sim + 1
+        tree.embeddings[:, new_node] = step.embedding
+        raw_value[:, new_node] = step.value
+        expand_and_backup(
+            new_node,
+            parent,
+            action,
+            _f64(step.reward),
+            _f64(step.discount),
+            _f64(step.prior_logits),
+            _f64(step.value),
+            tree.children_index,
+            tree.children_prior,
+            tree.node_visits,
+            tree.node_value_sum,
+            tree.node_reward,
+            tree.node_discount,
+            tree.parents,
+            tree.q_bounds,
+        )
+    policy = np.zeros((batch, num_actions))
+    chosen = np.zeros(batch, np.int64)
+    root_policy_and_action(
+        tree.children_index,
+        tree.children_prior,
+        tree.node_visits,
+        tree.node_value_sum,
+        tree.node_reward,
+        tree.node_discount,
+        raw_value,
+        tree.root_legal,
+        np.where(tree.root_legal, logits, 0.0),
+        root_score,
+        config.gumbel_c_visit,
+        config.gumbel_c_scale,
+        policy,
+        chosen,
+    )
+    return SearchOutput(
+        visit_counts=tree.root_visit_counts(),
+        root_value=tree.root_value(),
+        root_prior=prior,
+        q_values=tree.root_q_values(),
+        network_value=np.asarray(root.value, np.float64),
+        policy=policy.astype(np.float32),
+        action=chosen,
+    )

@@ -1,0 +1,70 @@
+"""Reanalyse: fresh targets from a noise-free search with the reanalysing network; fraction 0 changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from muzero.config import Config
+from muzero.replay.targets import bootstrap_offsets
+from muzero.search.mcts import run_mcts
+from muzero.training.trainer import Trainer
+from tests.test_runs import TINY
+
+
+def filled_trainer(*sets: str) -> Trainer:
+    trainer = Trainer(Config().with_sets([*TINY, "acting.min_replay_size=100000", *sets]))
+    for _ in range(12):  # acting only: replay fills, nothing is trained
+        trainer.iteration()
+    return trainer
+
+
+@pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
+def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(algorithm):
+    trainer = filled_trainer(
+        "learner.reanalyse_fraction=0.5",
+        "learner.reanalyse_network=current",
+        "learner.td_steps=3",
+        f"search.algorithm={algorithm}",
+    )
+    batch = trainer.sample_batch()
+    rows = trainer.reanalyser.rows(len(batch.index))
+    assert rows == 8
+    search = trainer.config.search
+    learner = trainer.config.learner
+    checked = 0
+    for i in range(rows):
+        # Policy: a search of the observation at each unrolled position with the same network and no noise.
+        observations = np.concatenate([batch.observation[i : i + 1], batch.next_observations[i]])
+        for k in np.flatnonzero(batch.policy_mask[i]):
+            fresh = run_mcts(trainer.model, observations[k : k + 1], search, rng=None)
+            np.testing.assert_allclose(batch.target_policy[i, k], fresh.policy[0], atol=1e-6)
+        # Value at offset 0: observed rewards, then gamma^b times the fresh search's root value at offset b.
+        env, slot = divmod(int(batch.index[i]), trainer.replay.rows_per_env)
+        start = trainer.replay.position[env, slot]
+        end = trainer.replay.episode_end[env, slot]
+        steps_to_end = (trainer.replay.head[env] - 1 if end < 0 else end) - start
+        if steps_to_end <= learner.td_steps:
+            continue  # the bootstrap row would be the episode's last (terminal or truncated): not checked here
+        offset = int(bootstrap_offsets(np.array([steps_to_end]), 0, learner.td_steps)[0, 0])
+        assert offset == learner.td_steps
+        rewards = [trainer.replay.reward[env, (start + j) % trainer.replay.rows_per_env] for j in range(offset)]
+        boot = trainer.replay.observation[env, (start + offset) % trainer.replay.rows_per_env]
+        value = run_mcts(trainer.model, boot[None], search, rng=None).root_value[0]
+        discount = trainer.config.discount
+        expected = sum(r * discount**j for j, r in enumerate(rewards)) + discount**offset * value
+        assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-5)
+        checked += 1
+    assert checked >= 2
+    # The other rows keep the targets acting stored.
+    stored = trainer.replay.policy.reshape(-1, trainer.replay.policy.shape[-1])[batch.index[rows:]]
+    np.testing.assert_array_equal(batch.target_policy[rows:, 0], stored)
+
+
+def test_fraction_zero_keeps_the_acting_targets():
+    a, b = filled_trainer(), filled_trainer("learner.reanalyse_fraction=0")
+    first, second = a.sample_batch(), b.sample_batch()
+    for name, value in first._asdict().items():
+        np.testing.assert_array_equal(value, getattr(second, name), err_msg=name)
+    stored = a.replay.policy.reshape(-1, a.replay.policy.shape[-1])[first.index]
+    np.testing.assert_array_equal(first.target_policy[:, 0], stored)
