@@ -85,3 +85,37 @@ if "muzero-test/DictCorridor-v0" not in gym.registry:
     gym.register("muzero-test/DictCorridor-v0", entry_point=DictCorridorEnv, max_episode_steps=20)
 if "muzero-test/NoLimit-v0" not in gym.registry:
     gym.register("muzero-test/NoLimit-v0", entry_point=NoLimitEnv)
+
+
+class CountingEnv(gym.Env):
+    """Observation [episode tag, t]; reward 10 t + action, so a stored row shows whether its observation,
+    action and reward belong together. Episodes end after ``length`` steps, terminated when ``length``
+    is odd and truncated (by the env itself) when even; each copy's lengths differ (3 + its reset count % 4)."""
+
+    observation_space = gym.spaces.Box(0.0, 1e6, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.tag = 0
+        self.resets = 0
+        self.length = 3
+
+    def _observation(self) -> np.ndarray:
+        return np.array([self.tag, self.t], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self.tag = seed % 1000 * 100
+        self.tag += 1
+        self.resets += 1
+        self.t = 0
+        self.length = 3 + self.resets % 4
+        return self._observation(), {}
+
+    def step(self, action):
+        reward = 10.0 * self.t + int(action)
+        self.t += 1
+        ended = self.t == self.length
+        return self._observation(), reward, ended and self.length % 2 == 1, ended and self.length % 2 == 0, {}

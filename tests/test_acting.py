@@ -50,3 +50,37 @@ def test_spread_gives_each_environment_its_own_probability_like_ape_x():
     np.testing.assert_allclose(actor.explore_probability, [0.5, 0.25, 0.125, 0.0625, 0.03125])
     flat = Actor(envs, None, None, SearchConfig(), np.random.default_rng(0), 1.0, 0.5, 8)
     np.testing.assert_allclose(flat.explore_probability, 0.5)
+
+
+def test_stored_rows_align_observation_action_reward_and_final_row():
+    from muzero.config import Config
+    from muzero.training.trainer import Trainer
+    from tests.fake_envs import CountingEnv
+
+    config = Config().with_sets(
+        ["env.num_envs=3", "search.num_simulations=2", "acting.min_replay_size=1000000", "replay.capacity=60"]
+    )
+    trainer = Trainer(config, env_factory=CountingEnv)
+    for _ in range(35):  # more rows than the 20 each environment keeps: the rings wrap around
+        trainer.iteration()
+    replay = trainer.replay
+    checked_rows = checked_finals = 0
+    for env in range(3):
+        for slot in range(replay.rows_per_env):
+            position = replay.position[env, slot]
+            tag, t = replay.observation[env, slot]
+            if replay.is_final[env, slot]:
+                # The final row holds the observation the last action led to, and the episode's end.
+                previous = (position - 1) % replay.rows_per_env
+                if replay.position[env, previous] == position - 1:
+                    assert replay.observation[env, previous, 0] == tag
+                    assert t == replay.observation[env, previous, 1] + 1
+                    length = int(t)
+                    assert replay.terminated[env, slot] == (length % 2 == 1)
+                    checked_finals += 1
+                continue
+            # A searched row: the reward is the one for taking this row's action in this row's observation.
+            assert replay.reward[env, slot] == 10.0 * t + replay.action[env, slot]
+            checked_rows += 1
+    assert checked_rows > 30 and checked_finals >= 6
+    assert replay.head.min() > replay.rows_per_env  # wrapped

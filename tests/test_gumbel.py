@@ -64,7 +64,7 @@ def test_improved_policy_is_at_least_as_good_as_the_prior():
         logits = rng.normal(size=num_actions) * 2.0
 
         class Prior(BanditModel):
-            def initial_inference(self, observation):
+            def initial_inference(self, observation, logits=logits):
                 return RootOutput(logits[None], np.zeros(1), np.zeros((1, 1), np.float32))
 
         simulations = int(rng.integers(num_actions, 4 * num_actions + 1))  # every arm visited: exact Q

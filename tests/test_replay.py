@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from muzero.config import ReplayConfig
 from muzero.replay.buffer import ReplayBuffer
@@ -102,3 +103,57 @@ def test_state_dict_round_trip():
     b = copy.sample(32, 2, 3, 0.9, np.random.default_rng(5))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_targets_across_ring_wraparound_with_several_environments_match_a_plain_recomputation():
+    """Three environments, episodes of random lengths ending by termination or truncation, rings wrapped many
+    times: every samplable row's value, reward and policy targets equal those recomputed from a plain log."""
+    rng = np.random.default_rng(0)
+    num_envs, unroll, td, gamma = 3, 3, 4, 0.9
+    replay = ReplayBuffer(num_envs, 1, 2, ReplayConfig(capacity=3 * 17))
+    log = [[] for _ in range(num_envs)]  # per env: rows (id, reward, value, final, terminated, policy)
+    next_id = 0
+    for _ in range(120):
+        ids = np.arange(next_id, next_id + num_envs)
+        next_id += num_envs
+        rewards, values = rng.normal(size=num_envs), rng.normal(size=num_envs)
+        policy = rng.dirichlet([1, 1], size=num_envs)
+        replay.add_step(ids[:, None].astype(np.float32), policy, values, rng.integers(0, 2, num_envs), rewards)
+        for e in range(num_envs):
+            log[e].append((ids[e], rewards[e], values[e], False, False, policy[e]))
+        ending = np.flatnonzero(rng.random(num_envs) < 0.15)
+        if len(ending):
+            terminated = rng.random(len(ending)) < 0.5
+            final_ids = np.arange(next_id, next_id + len(ending))
+            next_id += len(ending)
+            final_values = rng.normal(size=len(ending))
+            replay.end_episodes(ending, final_ids[:, None].astype(np.float32), terminated, final_values)
+            for i, e in enumerate(ending):
+                value = 0.0 if terminated[i] else final_values[i]
+                log[e].append((final_ids[i], 0.0, value, True, bool(terminated[i]), np.zeros(2)))
+    assert replay.head.min() > 4 * replay.rows_per_env  # wrapped several times
+
+    index = np.flatnonzero(replay.tree.get(np.arange(num_envs * replay.rows_per_env)) > 0)
+    batch = replay.batch_at(index, unroll, td, gamma, rng)
+    for row, flat in enumerate(index):
+        env = flat // replay.rows_per_env
+        rows = log[env]
+        t = next(i for i, r in enumerate(rows) if r[0] == int(batch.observation[row, 0]))
+        # The episode's last stored row: its final row, or the newest row if it is still running.
+        d = next((i for i in range(t, len(rows)) if rows[i][3]), len(rows) - 1) - t
+        terminal = rows[t + d][4]
+        for k in range(unroll + 1):
+            if k > d:
+                assert batch.value_mask[row, k] == terminal
+                assert batch.target_value[row, k] == 0.0
+                continue
+            b = min(k + td, d)
+            expected = sum(gamma ** (j - k) * rows[t + j][1] for j in range(k, b))
+            boot = 0.0 if (terminal and b == d) else rows[t + b][2]
+            expected += gamma ** (b - k) * boot
+            assert batch.value_mask[row, k]
+            assert batch.target_value[row, k] == pytest.approx(expected, rel=1e-5, abs=1e-5)
+            if k >= 1:
+                assert batch.target_reward[row, k] == pytest.approx(rows[t + k - 1][1], rel=1e-6)
+            if t + k <= t + d and not rows[t + k][3]:
+                np.testing.assert_allclose(batch.target_policy[row, k], rows[t + k][5], rtol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from muzero.app.checkpoint import load_checkpoint
 from muzero.app.runner import start_run, train
 from muzero.config import Config
 from muzero.errors import CheckpointError
+from muzero.training.trainer import Trainer
 
 TINY = [
     "env.num_envs=4",
@@ -163,3 +165,25 @@ def test_loading_something_else_is_a_checkpoint_error(tmp_path):
     empty.mkdir()
     with pytest.raises(CheckpointError, match="holds no checkpoint.pt"):
         MuZero.load(empty)
+
+
+def test_no_two_evaluations_of_one_or_two_runs_share_an_episode_seed(monkeypatch):
+    import muzero.training.trainer as trainer_module
+
+    played: list[tuple[int, int, int]] = []  # (run seed, first episode seed, episodes)
+    real = trainer_module.evaluate
+
+    def recording(model, source, episodes, seed, search, *args, **kwargs):
+        played.append((current, seed, episodes))
+        return real(model, source, episodes, seed, search, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate", recording)
+    for current in (0, 1, 2):
+        # Threshold 1: the first periodic evaluation is confirmed (solved), the later ones are not.
+        trainer = Trainer(tiny_config(96, f"run.seed={current}", "eval.solve_threshold=1"))
+        trainer.run()
+        trainer.final_evaluation()
+    assert len(played) == 3 * 5  # per run: 3 periodic evaluations, 1 confirmation, the final one
+    ranges = sorted((first, first + episodes) for _, first, episodes in played)
+    for (_, end), (start, _) in itertools.pairwise(ranges):
+        assert end <= start, "two evaluations played the same episode seed"

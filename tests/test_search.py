@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import dirichlet_noise, run_mcts, select_actions, visit_policy
+from muzero.search.mcts import RecurrentOutput, RootOutput, dirichlet_noise, run_mcts, select_actions, visit_policy
 from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 
@@ -130,3 +130,78 @@ def test_dirichlet_noise_is_a_distribution_over_legal_actions():
     noise = dirichlet_noise(np.random.default_rng(0), legal, 0.3)
     np.testing.assert_allclose(noise.sum(axis=1), 1.0)
     assert noise[0, 2] == 0
+
+
+@pytest.mark.parametrize("alpha", [0.3, 3.0])
+def test_dirichlet_noise_has_the_moments_of_dirichlet_alpha(alpha):
+    # Dirichlet(alpha) over K legal actions: mean 1/K, variance (1/K)(1 - 1/K) / (K alpha + 1). A wrong alpha
+    # (or noise that is not Dirichlet) fails the variance check by far more than its tolerance.
+    legal = np.tile([True, True, False, True], (40_000, 1))
+    noise = dirichlet_noise(np.random.default_rng(0), legal, alpha)
+    k = 3
+    assert (noise[:, 2] == 0).all()
+    np.testing.assert_allclose(noise[:, legal[0]].mean(axis=0), 1 / k, atol=0.01)
+    expected_variance = (1 / k) * (1 - 1 / k) / (k * alpha + 1)
+    np.testing.assert_allclose(noise[:, legal[0]].var(axis=0), expected_variance, rtol=0.05)
+
+
+def test_root_noise_is_mixed_into_the_root_prior_only():
+    model = RandomModel(3, seed=2)
+    observation = np.random.default_rng(6).uniform(-2, 2, size=(64, 4))
+    config = SearchConfig(exploration_fraction=0.25, dirichlet_alpha=0.3)
+    noisy = run_mcts(model, observation, config, rng=np.random.default_rng(1), num_simulations=20)
+    clean = model.initial_inference(observation).prior_logits
+    prior = np.exp(clean - clean.max(axis=1, keepdims=True))
+    prior /= prior.sum(axis=1, keepdims=True)
+    noise = (noisy.root_prior - 0.75 * prior) / 0.25  # what was mixed in: a distribution, nothing else
+    assert (noise >= -1e-12).all()
+    np.testing.assert_allclose(noise.sum(axis=1), 1.0)
+    # Below the root the network's prior is used as it is: the reference, given this root prior and no
+    # noise elsewhere, visits exactly as the batched search did.
+    for i in range(8):
+        visits, _ = run_mcts_reference(model, observation[i], config, 20, root_prior=noisy.root_prior[i])
+        np.testing.assert_array_equal(noisy.visit_counts[i], visits)
+
+
+class DiscountedBandit(BanditModel):
+    """Root value v0; action a pays rewards[a] and leads to a state of value values[a], discount gamma."""
+
+    def __init__(self, root_value, prior_logits, rewards, values, gamma):
+        super().__init__(rewards)
+        self.root_value, self.prior_logits = root_value, np.asarray(prior_logits, np.float64)
+        self.values, self.gamma = np.asarray(values, np.float64), gamma
+
+    def initial_inference(self, observation):
+        batch = len(observation)
+        return RootOutput(
+            np.tile(self.prior_logits, (batch, 1)), np.full(batch, self.root_value), np.zeros((batch, 1), np.float32)
+        )
+
+    def recurrent_inference(self, embedding, action):
+        batch = len(action)
+        return RecurrentOutput(
+            reward=self.arm_values[action],
+            discount=np.full(batch, self.gamma),
+            prior_logits=np.zeros((batch, self.num_actions)),
+            value=self.values[action],
+            embedding=np.zeros((batch, 1), np.float32),
+        )
+
+
+@pytest.mark.parametrize("root_value,second", [(1.0, 0), (2.0, 1)])
+def test_q_is_reward_plus_discounted_value_and_an_unvisited_child_takes_the_parents_mean(root_value, second):
+    # Prior 0.9 / 0.1: the first simulation visits arm 0, whose Q = 0.5 + 0.5 * 1.2 = 1.1. For the second,
+    # arm 1 is unvisited and valued at the root's mean (v0 + 1.1) / 2: below Q(arm 0) when v0 = 1 (arm 0
+    # again: its normalised Q 0 + 0.795 exploration beats 0 + 0.177), above it when v0 = 2 (arm 1: 1 + 0.177).
+    # Q = r alone, or an unvisited child valued at 0, would choose arm 0 in both cases.
+    model = DiscountedBandit(root_value, np.log([0.9, 0.1]), rewards=[0.5, 0.0], values=[1.2, 0.0], gamma=0.5)
+    first = run_mcts(model, np.zeros((1, 1)), NO_NOISE, rng=None, num_simulations=1)
+    assert first.visit_counts[0].tolist() == [1, 0]
+    assert first.q_values[0, 0] == pytest.approx(1.1)
+    assert first.root_value[0] == pytest.approx((root_value + 1.1) / 2)
+    assert first.q_values[0, 1] == pytest.approx(first.root_value[0])  # unvisited: the root's mean value
+    out = run_mcts(model, np.zeros((1, 1)), NO_NOISE, rng=None, num_simulations=2)
+    expected_visits = [2, 0] if second == 0 else [1, 1]
+    assert out.visit_counts[0].tolist() == expected_visits
+    visits, _ = run_mcts_reference(model, np.zeros(1), NO_NOISE, 2)
+    assert visits.tolist() == expected_visits

@@ -29,7 +29,7 @@ from muzero.model.device import resolve_device, torch_settings
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
-from muzero.seeding import seed_everything
+from muzero.seeding import FINAL_EVAL_SEEDS, seed_everything
 from muzero.training.acting import Actor
 from muzero.training.evaluation import EvalResult, evaluate
 from muzero.training.learner import Learner, Losses
@@ -47,6 +47,7 @@ class Counters:
     next_checkpoint: int = 0
     solved: bool = False
     clipped_targets: int = 0  # value and reward targets clipped to the ends of their supports, all steps
+    eval_episodes: int = 0  # episodes played by periodic and confirming evaluations (their seeds are not reused)
     env_steps_to_solve: int | None = None
     seconds_to_solve: float | None = None
     last_eval_mean: float | None = None
@@ -226,19 +227,26 @@ class Trainer:
         return losses
 
     def evaluate(self, episodes: int, seed_offset: int = 0) -> EvalResult:
+        """Greedy episodes seeded from this run's own block of evaluation seeds (``muzero.seeding``)."""
         return evaluate(self.model, self.source, episodes, self.generators.eval_seed + seed_offset, self.config.search)
+
+    def _fresh_evaluation(self, episodes: int) -> EvalResult:
+        """A periodic or confirming evaluation on episode seeds no evaluation of this run has used."""
+        offset = FINAL_EVAL_SEEDS + self.counters.eval_episodes
+        self.counters.eval_episodes += episodes
+        return self.evaluate(episodes, seed_offset=offset)
 
     def periodic_evaluation(self) -> None:
         """Evaluate; if the threshold is reached, confirm it on fresh episodes before calling the run solved."""
         c = self.counters
         # Each evaluation uses its own episode seeds, so a lucky set cannot be reused.
-        result = self.evaluate(self.config.eval.episodes, seed_offset=c.env_steps)
+        result = self._fresh_evaluation(self.config.eval.episodes)
         c.last_eval_mean = result.mean
         self._notify_eval(result, "periodic")
         threshold = self.solve_threshold
         if threshold is None or result.mean < threshold or c.solved:
             return
-        confirm = self.evaluate(self.config.eval.confirm_episodes, seed_offset=c.env_steps + 5_000)
+        confirm = self._fresh_evaluation(self.config.eval.confirm_episodes)
         self._notify_eval(confirm, "confirm")
         if confirm.mean >= threshold:
             c.solved = True
@@ -250,8 +258,8 @@ class Trainer:
         if episodes == 0:
             return None
         started = time.perf_counter()
-        # Seeds no periodic evaluation used.
-        result = self.evaluate(episodes, seed_offset=-5_000)
+        # Seeds no periodic evaluation uses (the start of the run's block).
+        result = self.evaluate(episodes, seed_offset=0)
         self.counters.timers["evaluation"] += time.perf_counter() - started
         self._notify_eval(result, "final")
         return result
