@@ -16,11 +16,13 @@ flat; they are re-initialised randomly here so trees grow as deep as a trained a
 (or pass --checkpoint to use trained weights).
 
     python benchmarks/search_speed.py --json
+    python benchmarks/search_speed.py --json --algorithm gumbel   # Gumbel MuZero's search
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -32,7 +34,7 @@ from muzero.model.bridge import NetworkModel
 from muzero.model.networks import MuZeroNetwork
 from muzero.presets import cartpole
 from muzero.search.mcts import run_mcts
-from muzero.search.reference import run_mcts_reference
+from muzero.search.reference import run_gumbel_reference, run_mcts_reference
 
 
 def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
@@ -106,7 +108,10 @@ def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str
 
         def reference() -> None:
             for row in observation:
-                run_mcts_reference(model, row, search, simulations)
+                if search.algorithm == "gumbel":
+                    run_gumbel_reference(model, row, search, simulations, np.zeros(2))
+                else:
+                    run_mcts_reference(model, row, search, simulations)
 
         def reference_network() -> None:
             for i in range(batch):
@@ -116,6 +121,7 @@ def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str
         network_time = timed(reference_network, min_seconds)
     return {
         "impl": impl,
+        "algorithm": search.algorithm,
         "batch": batch,
         "simulations": simulations,
         "searches_per_s": round(batch / search_time, 1),
@@ -130,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON list")
     add_search_arguments(parser)
     parser.add_argument("--no-reference", action="store_true", help="skip the slow reference search")
+    parser.add_argument("--algorithm", choices=("muzero", "gumbel"), default="muzero", help="search.algorithm")
     args = parser.parse_args(argv)
     model, search = setup(args)
+    search = dataclasses.replace(search, algorithm=args.algorithm)
     records = []
     for batch in (int(b) for b in args.batches.split(",")):
         for impl in ("batched",) if args.no_reference else ("batched", "reference"):
