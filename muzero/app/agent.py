@@ -116,7 +116,8 @@ class MuZero:
 
         Training stops early only when a callback says so: ``StopTrainingOnRewardThreshold()`` stops at a
         confirmed solve (the command line adds it unless ``run.stop_when_solved`` is off). ``progress_bar``
-        shows a self-updating status line even when ``verbose`` is 0.
+        shows a self-updating status line even when ``verbose`` is 0. With a ``run_dir`` the run's artefacts
+        (final evaluation, summary, curve, GIF) are written at the end, as the command line writes them.
         """
         trainer = self._trainer_for_learning()
         steps = self.config.run.max_env_steps if total_timesteps is None else int(total_timesteps)
@@ -137,6 +138,7 @@ class MuZero:
             agent=self,
             live=True if progress_bar else None,
             log_interval=log_interval,
+            final_evaluation=self.run_dir is not None,  # SB3's learn does not evaluate; use agent.evaluate
         )
         return self
 

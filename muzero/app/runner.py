@@ -177,12 +177,14 @@ def train(
     agent: Any = None,
     live: bool | None = None,
     log_interval: float | None = None,
+    final_evaluation: bool = True,
 ) -> RunOutcome:
     """Run the loop with metrics, progress, checkpoints and callbacks; then evaluate, summarise, plot, render.
 
     ``budget`` is the environment step to train up to (default ``run.max_env_steps``); ``callback`` (see
     ``muzero.app.callbacks``) is initialised with ``agent``; ``live`` forces (or forbids) the self-updating
-    progress line, which is otherwise used on a terminal; ``log_interval`` is seconds between progress lines.
+    progress line, which is otherwise used on a terminal; ``log_interval`` is seconds between progress lines;
+    ``final_evaluation`` runs the ``eval.final_episodes``-episode evaluation the summary reports.
     """
     config = trainer.config
     budget = config.run.max_env_steps if budget is None else budget
@@ -227,7 +229,7 @@ def train(
             printer.close()
 
     final = None
-    if status in ("solved", "budget", "stopped"):
+    if final_evaluation and status in ("solved", "budget", "stopped"):
         final = trainer.final_evaluation()
     if callback is not None:
         callback.on_training_end()
