@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from muzero.config import SearchConfig
-from muzero.search.tree import UNEXPANDED, Tree, expand_and_backup
+from muzero.search.tree import UNEXPANDED
 
 Q_EPSILON = 1e-8  # smallest (max - min) of a node's completed Q used to rescale it to [0, 1]
 
@@ -258,17 +258,11 @@ def run_gumbel(
     ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives
     it explicitly instead (for tests).
     """
-    from muzero.search.mcts import SearchOutput, _f64, masked_softmax
+    from muzero.search.mcts import SearchOutput, expand, masked_softmax, start_search
 
     simulations = config.num_simulations if num_simulations is None else num_simulations
-    root = model.initial_inference(observation)
+    root, tree = start_search(model, observation, simulations, legal_actions)
     batch, num_actions = root.prior_logits.shape
-    tree = Tree.allocate(batch, simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
-    if legal_actions is not None:
-        legal = np.asarray(legal_actions, bool)
-        if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
-            raise ValueError("legal_actions must be (B, A) with at least one legal action per row")
-        tree.root_legal[:] = legal
     logits = np.where(tree.root_legal, root.prior_logits.astype(np.float64), -np.inf)
     logits -= logits.max(axis=1, keepdims=True)  # stable, and softmax-invariant
     if gumbel is None:
@@ -278,15 +272,11 @@ def run_gumbel(
     root_score = np.where(tree.root_legal, gumbel + logits, -np.inf)
     prior = masked_softmax(root.prior_logits, tree.root_legal)
     tree.children_prior[:, 0] = prior
-    tree.node_visits[:, 0] = 1
-    tree.node_value_sum[:, 0] = root.value
-    tree.embeddings[:, 0] = root.embedding
     raw_value = np.zeros((batch, simulations + 1))
     raw_value[:, 0] = root.value
 
     table = schedule_table(num_actions, config.gumbel_max_considered, simulations)
     considered = tree.root_legal.sum(axis=1)  # rows of the table: legal actions per tree
-    batch_index = np.arange(batch)
     parent = np.zeros(batch, np.int32)
     action = np.zeros(batch, np.int32)
     for sim in range(simulations):
@@ -306,27 +296,7 @@ def run_gumbel(
             parent,
             action,
         )
-        step = model.recurrent_inference(tree.embeddings[batch_index, parent], action)
-        new_node = sim + 1
-        tree.embeddings[:, new_node] = step.embedding
-        raw_value[:, new_node] = step.value
-        expand_and_backup(
-            new_node,
-            parent,
-            action,
-            _f64(step.reward),
-            _f64(step.discount),
-            _f64(step.prior_logits),
-            _f64(step.value),
-            tree.children_index,
-            tree.children_prior,
-            tree.node_visits,
-            tree.node_value_sum,
-            tree.node_reward,
-            tree.node_discount,
-            tree.parents,
-            tree.q_bounds,
-        )
+        raw_value[:, sim + 1] = expand(model, tree, sim + 1, parent, action).value
     policy = np.zeros((batch, num_actions))
     chosen = np.zeros(batch, np.int64)
     root_policy_and_action(

@@ -80,24 +80,14 @@ def run_mcts(
 
         return run_gumbel(model, observation, config, rng, num_simulations, legal_actions)
     simulations = config.num_simulations if num_simulations is None else num_simulations
-    root = model.initial_inference(observation)
-    batch, num_actions = root.prior_logits.shape
-    tree = Tree.allocate(batch, simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
-    if legal_actions is not None:
-        legal = np.asarray(legal_actions, bool)
-        if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
-            raise ValueError("legal_actions must be (B, A) with at least one legal action per row")
-        tree.root_legal[:] = legal
+    root, tree = start_search(model, observation, simulations, legal_actions)
     prior = masked_softmax(root.prior_logits, tree.root_legal)
     if rng is not None and config.exploration_fraction > 0:
         noise = dirichlet_noise(rng, tree.root_legal, config.dirichlet_alpha)
         prior = (1.0 - config.exploration_fraction) * prior + config.exploration_fraction * noise
     tree.children_prior[:, 0] = prior
-    tree.node_visits[:, 0] = 1
-    tree.node_value_sum[:, 0] = root.value
-    tree.embeddings[:, 0] = root.embedding
 
-    batch_index = np.arange(batch)
+    batch = len(root.value)
     parent = np.zeros(batch, np.int32)
     action = np.zeros(batch, np.int32)
     for sim in range(simulations):
@@ -117,26 +107,7 @@ def run_mcts(
             parent,
             action,
         )
-        step = model.recurrent_inference(tree.embeddings[batch_index, parent], action)
-        new_node = sim + 1
-        tree.embeddings[:, new_node] = step.embedding
-        expand_and_backup(
-            new_node,
-            parent,
-            action,
-            _f64(step.reward),
-            _f64(step.discount),
-            _f64(step.prior_logits),
-            _f64(step.value),
-            tree.children_index,
-            tree.children_prior,
-            tree.node_visits,
-            tree.node_value_sum,
-            tree.node_reward,
-            tree.node_discount,
-            tree.parents,
-            tree.q_bounds,
-        )
+        expand(model, tree, sim + 1, parent, action)
     visit_counts = tree.root_visit_counts()
     return SearchOutput(
         visit_counts=visit_counts,
@@ -146,6 +117,48 @@ def run_mcts(
         network_value=np.asarray(root.value, np.float64),
         policy=visit_policy(visit_counts),
     )
+
+
+def start_search(
+    model: Model, observation: np.ndarray, simulations: int, legal_actions: np.ndarray | None
+) -> tuple[RootOutput, Tree]:
+    """The root inference and a tree for ``simulations`` expansions, its root visited once (prior set by the caller)."""
+    root = model.initial_inference(observation)
+    batch, num_actions = root.prior_logits.shape
+    tree = Tree.allocate(batch, simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
+    if legal_actions is not None:
+        legal = np.asarray(legal_actions, bool)
+        if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
+            raise ValueError("legal_actions must be (B, A) with at least one legal action per row")
+        tree.root_legal[:] = legal
+    tree.node_visits[:, 0] = 1
+    tree.node_value_sum[:, 0] = root.value
+    tree.embeddings[:, 0] = root.embedding
+    return root, tree
+
+
+def expand(model: Model, tree: Tree, new_node: int, parent: np.ndarray, action: np.ndarray) -> RecurrentOutput:
+    """Evaluate (parent, action) of every tree with one batched model call, attach ``new_node`` and back it up."""
+    step = model.recurrent_inference(tree.embeddings[np.arange(len(parent)), parent], action)
+    tree.embeddings[:, new_node] = step.embedding
+    expand_and_backup(
+        new_node,
+        parent,
+        action,
+        _f64(step.reward),
+        _f64(step.discount),
+        _f64(step.prior_logits),
+        _f64(step.value),
+        tree.children_index,
+        tree.children_prior,
+        tree.node_visits,
+        tree.node_value_sum,
+        tree.node_reward,
+        tree.node_discount,
+        tree.parents,
+        tree.q_bounds,
+    )
+    return step
 
 
 def _f64(x: np.ndarray) -> np.ndarray:
