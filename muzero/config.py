@@ -253,7 +253,14 @@ class EvalConfig(_Section):
     )
     final_episodes: int = param(100, "Episodes in the final evaluation reported at the end of training.", low=0)
     solve_threshold: float | None = param(
-        None, "Mean return that counts as solved (default: the environment's reward threshold)."
+        None,
+        "Mean return that counts as solved (default: the environment's reward threshold); for a two-player game the "
+        "mean score against eval.opponent (win 1, draw 0.5, loss 0).",
+    )
+    opponent: str | None = param(
+        None,
+        "Two-player games: the opponent of periodic evaluations: random, perfect (tic-tac-toe) or alphabetaN "
+        "(Connect Four, N plies); default the game's first (perfect, alphabeta2). The final evaluation plays all.",
     )
 
 

@@ -85,9 +85,10 @@ class RandomModel:
     row is computed alone or in a batch.
     """
 
-    def __init__(self, num_actions: int, embedding_size: int = 4, seed: int = 0) -> None:
+    def __init__(self, num_actions: int, embedding_size: int = 4, seed: int = 0, two_player: bool = False) -> None:
         rng = np.random.default_rng(seed)
         self.num_actions = num_actions
+        self.sign = -1.0 if two_player else 1.0  # two players: the discount flips the value's sign every move
         self.mix = rng.uniform(1.0, 7.0, size=(num_actions, embedding_size))
         self.shift = rng.uniform(0.0, 1.0, size=(num_actions, embedding_size))
         self.prior_scale = rng.uniform(-3.0, 3.0, size=(num_actions,))
@@ -112,5 +113,5 @@ class RandomModel:
         state = _fraction(embedding * self.mix[action] + self.shift[action] + embedding * embedding * 0.7)
         logits, value = self._heads(state)
         reward = 2.0 * _fraction(state[:, 2] * 5.1 + state[:, 3]) - 1.0
-        discount = 0.5 + 0.5 * _fraction(state[:, 1] * 2.3)
+        discount = self.sign * (0.5 + 0.5 * _fraction(state[:, 1] * 2.3))
         return RecurrentOutput(reward, discount, logits, value, state)

@@ -97,9 +97,10 @@ def test_completed_q_of_an_unvisited_action_is_the_mixed_value():
     np.testing.assert_allclose(out.policy[0], expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("two_player", [False, True], ids=["one-player", "two-player"])
 @pytest.mark.parametrize("num_actions,simulations,considered", [(2, 8, 16), (3, 20, 2), (5, 32, 4), (6, 50, 16)])
-def test_batched_gumbel_matches_the_reference_exactly(num_actions, simulations, considered):
-    model = RandomModel(num_actions, seed=num_actions)
+def test_batched_gumbel_matches_the_reference_exactly(num_actions, simulations, considered, two_player):
+    model = RandomModel(num_actions, seed=num_actions, two_player=two_player)
     rng = np.random.default_rng(1)
     observation = rng.uniform(-2, 2, size=(10, 4))
     gumbel = rng.gumbel(size=(10, num_actions))

@@ -67,5 +67,5 @@ def test_one_version_a_licence_and_type_information():
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert (ROOT / "muzero" / "py.typed").exists()
     assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["muzero"]
-    for extra in ("box2d", "video", "wandb", "test"):
+    for extra in ("box2d", "video", "wandb", "games", "test"):
         assert extra in PYPROJECT["project"]["optional-dependencies"]

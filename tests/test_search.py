@@ -58,10 +58,12 @@ def test_tree_mdp_with_perfect_model_finds_the_delayed_reward(normalization):
     assert out.visit_counts[0].argmax() == 1
 
 
+@pytest.mark.parametrize("two_player", [False, True], ids=["one-player", "two-player"])
 @pytest.mark.parametrize("normalization", ["tree", "node"])
 @pytest.mark.parametrize("num_actions,simulations", [(2, 50), (3, 40), (5, 64)])
-def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, simulations, normalization):
-    model = RandomModel(num_actions, seed=num_actions)
+def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, simulations, normalization, two_player):
+    # Two players: the model's discounts are negative (the value flips sign every move, as mctx encodes it).
+    model = RandomModel(num_actions, seed=num_actions, two_player=two_player)
     rng = np.random.default_rng(1)
     observation = rng.uniform(-2, 2, size=(12, 4))  # 12 trees whose roots all differ
     config = SearchConfig(exploration_fraction=0.0, q_range_floor=1e-6, q_normalization=normalization)
@@ -74,9 +76,10 @@ def test_batched_search_matches_the_reference_visit_counts_exactly(num_actions, 
         assert batched.root_value[i] == pytest.approx(value, rel=1e-12)
 
 
+@pytest.mark.parametrize("two_player", [False, True], ids=["one-player", "two-player"])
 @pytest.mark.parametrize("normalization", ["tree", "node"])
-def test_batched_search_matches_the_reference_with_the_same_root_noise(normalization):
-    model = RandomModel(4, seed=7)
+def test_batched_search_matches_the_reference_with_the_same_root_noise(normalization, two_player):
+    model = RandomModel(4, seed=7, two_player=two_player)
     observation = np.random.default_rng(2).uniform(-2, 2, size=(6, 4))
     config = SearchConfig(exploration_fraction=0.25, dirichlet_alpha=0.3, q_normalization=normalization)
     batched = run_mcts(model, observation, config, rng=np.random.default_rng(3), num_simulations=30)

@@ -29,6 +29,7 @@ from muzero.app.callbacks import BaseCallback, as_callback
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
+from muzero.envs.games.aec import from_pettingzoo, signed_discount
 from muzero.envs.make import EnvSource
 from muzero.envs.spaces import ObservationEncoder, space_from_plain
 from muzero.errors import CheckpointError, EnvironmentNotSupported, UserError
@@ -87,6 +88,7 @@ class MuZero:
         self.network = trainer.network
         self.model = trainer.model  # the search-facing model (initial_inference / recurrent_inference)
         self.encoder = trainer.encoder
+        self.two_player = trainer.spec.two_player
         self.device = trainer.device
         self._rng = trainer.generators.acting
 
@@ -159,6 +161,9 @@ class MuZero:
         a draw from the visit counts at temperature 1. ``state`` and ``episode_start`` are SB3's
         recurrent-policy arguments: accepted and ignored, and the returned state is always None.
         """
+        observation, game_masks = self._game_observations(observation)
+        if action_masks is None:
+            action_masks = game_masks
         batch, single = self.encoder.encode_batch(observation)
         legal = None
         if action_masks is not None:
@@ -169,9 +174,35 @@ class MuZero:
         actions = choose_actions(result, 0.0 if deterministic else 1.0, rng)
         return (int(actions[0]) if single else actions), None
 
-    def evaluate(self, episodes: int = 100, seed: int = 0, env: EnvLike | None = None) -> EvalResult:
-        """Greedy episodes (no root noise, most-visited action) on the agent's environment or ``env``."""
-        return evaluate(self.model, self._source(env), episodes, seed, self.config.search)
+    def _game_observations(self, observation: Any) -> tuple[Any, np.ndarray | None]:
+        """A two-player agent's input as PettingZoo gives it (the dict of the player to move, with 'observation'
+        and 'action_mask', or a list of them) -> (what the encoder reads, the legal moves); else unchanged."""
+        if not self.two_player:
+            return observation, None
+        items = [observation] if isinstance(observation, dict) else list(observation)
+        converted = [from_pettingzoo(item) for item in items]
+        masks = None
+        if all(mask is not None for _, mask in converted):
+            masks = np.stack([mask for _, mask in converted])
+        observations = [obs for obs, _ in converted]
+        return (observations[0] if isinstance(observation, dict) else observations), masks
+
+    def evaluate(
+        self, episodes: int = 100, seed: int = 0, env: EnvLike | None = None, opponent: str | None = None
+    ) -> EvalResult:
+        """Greedy episodes (no root noise, most-visited action) on the agent's environment or ``env``.
+
+        For a two-player game: ``episodes`` games against ``opponent`` (default ``eval.opponent``, else the
+        game's first), half of them moving first.
+        """
+        return evaluate(
+            self.model,
+            self._source(env),
+            episodes,
+            seed,
+            self.config.search,
+            opponent=opponent or self.config.eval.opponent,
+        )
 
     @property
     def source(self) -> EnvSource:
@@ -241,7 +272,8 @@ class MuZero:
         except RuntimeError as error:
             raise CheckpointError(f"checkpoint {path} does not fit its own config's network: {error}") from None
         agent.network.to(agent.device)
-        agent.model = NetworkModel(agent.network, config.discount)
+        agent.two_player = bool(recorded.get("two_player", False))
+        agent.model = NetworkModel(agent.network, signed_discount(config.discount, agent.two_player))
         if "observation_space" in recorded:
             agent.encoder = ObservationEncoder(space_from_plain(recorded["observation_space"]))
         else:  # checkpoints written before the space was recorded: ask the environment once

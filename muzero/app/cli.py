@@ -1,4 +1,4 @@
-"""The ``muzero`` command: train, eval, render and plot.
+"""The ``muzero`` command: train, eval, render, play and plot.
 
 Bad input (unknown preset or key, out-of-range value, unsupported environment, missing or
 corrupt run) prints one line and exits with status 2; it never shows a traceback.
@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes (default 100)")
     evaluate.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first episode (default 0)")
     evaluate.add_argument("--json", action="store_true", help="print {episodes, mean, std, min, max, returns} as JSON")
+    evaluate.add_argument(
+        "--opponent",
+        default=None,
+        metavar="NAME",
+        help="two-player games: the opponent (random, perfect, alphabetaN; default the game's first); N games",
+    )
 
     render = commands.add_parser("render", help="render evaluation episodes to a GIF or MP4")
     render.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
@@ -93,6 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--episodes", type=int, default=1, metavar="N", help="episodes, back to back (default 1)")
     render.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first episode (default 0)")
+    render.add_argument(
+        "--opponent",
+        default=None,
+        metavar="NAME",
+        help="two-player games: play this opponent (random, perfect, alphabetaN) instead of itself",
+    )
+    render.add_argument("--second", action="store_true", help="with --opponent: the agent moves second")
+
+    play = commands.add_parser(
+        "play",
+        help="play a two-player game against a trained agent in the terminal",
+        description="Play a trained two-player agent (tic-tac-toe, Connect Four): type the number of a move.",
+    )
+    play.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
+    play.add_argument("--first", action="store_true", help="you move first (default: the agent does)")
+    play.add_argument("--seed", type=int, default=0, metavar="S", help="game seed (default 0)")
 
     plot = commands.add_parser(
         "plot",
@@ -247,7 +269,9 @@ def report(summary: dict, run_dir: Path) -> str:
     else:
         lines.append(f"solved: no (threshold {summary['solve_threshold']})")
     final = summary.get("final_eval")
-    if final:
+    if final and final.get("games"):
+        lines.append(f"final evaluation ({final['episodes']} games each): {format_games(final['games'])}")
+    elif final:
         lines.append(
             f"final evaluation: mean {final['mean']:.1f} +- {final['std']:.1f} (min {final['min']:g}, "
             f"max {final['max']:g}) over {final['episodes']} episodes"
@@ -265,9 +289,12 @@ def command_eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UserError("--episodes must be at least 1")
     agent = MuZero.load(args.path)
-    result = agent.evaluate(args.episodes, args.seed)
+    result = agent.evaluate(args.episodes, args.seed, opponent=args.opponent)
     if args.json:
-        print(json.dumps(result.summary() | {"returns": [float(r) for r in result.returns]}))
+        extra = {"games": result.games} if result.games else {}
+        print(json.dumps(result.summary() | {"returns": [float(r) for r in result.returns]} | extra))
+    elif result.games:
+        print(f"{agent.config.env.id}: {format_games(result.games)}")
     else:
         s = result.summary()
         print(
@@ -279,20 +306,49 @@ def command_eval(args: argparse.Namespace) -> int:
 
 def command_render(args: argparse.Namespace) -> int:
     from muzero.app.agent import MuZero
-    from muzero.app.render import record_episode, save_animation
+    from muzero.app.render import animation_settings, record_episode, save_animation
 
     if args.episodes < 1:
         raise UserError("--episodes must be at least 1")
     agent = MuZero.load(args.path)
     out = args.out or (args.path if args.path.is_dir() else args.path.parent) / "agent.gif"
+    frame_skip, fps = animation_settings(agent.source)
     frames, returns = [], []
     for episode in range(args.episodes):
-        recording = record_episode(agent.model, agent.source, agent.config.search, seed=args.seed + episode)
+        recording = record_episode(
+            agent.model,
+            agent.source,
+            agent.config.search,
+            seed=args.seed + episode,
+            frame_skip=frame_skip,
+            opponent=args.opponent,
+            agent_first=not args.second,
+        )
         frames += recording.frames
         returns.append(recording.episode_return)
-    path = save_animation(frames, out)
+    path = save_animation(frames, out, fps=fps)
     print(f"wrote {path} ({len(frames)} frames; returns {', '.join(f'{r:g}' for r in returns)})")
     return 0
+
+
+def command_play(args: argparse.Namespace) -> int:
+    from muzero.app.agent import MuZero
+    from muzero.app.play import play_human
+
+    play_human(MuZero.load(args.path, verbose=0), human_first=args.first, seed=args.seed)
+    return 0
+
+
+def format_games(games: dict) -> str:
+    """``perfect: score 0.50; first W/D/L 0/100/0, second 0/100/0; random: ...``"""
+    parts = []
+    for name, record in games.items():
+        first, second = record["first"], record["second"]
+        parts.append(
+            f"{name}: score {record['score']:.3f}; moving first W/D/L {first['wins']}/{first['draws']}/"
+            f"{first['losses']}, second {second['wins']}/{second['draws']}/{second['losses']}"
+        )
+    return "; ".join(parts)
 
 
 def command_plot(args: argparse.Namespace) -> int:
@@ -310,6 +366,7 @@ COMMANDS = {
     "train": command_train,
     "eval": command_eval,
     "render": command_render,
+    "play": command_play,
     "plot": command_plot,
     "config": command_config,
 }

@@ -70,6 +70,14 @@ class ProgressPrinter:
     def on_eval(self, trainer: Trainer, result: EvalResult, kind: str) -> None:
         s = result.summary()
         label = {"periodic": "evaluation", "confirm": "confirmation", "final": "final evaluation"}[kind]
+        if result.games:
+            name = next(iter(result.games))
+            self._emit(
+                f"{label} at {trainer.counters.env_steps:,} env steps: score {s['mean']:.3f} against {name} "
+                f"(W/D/L {s['wins']}/{s['draws']}/{s['losses']}) over {s['episodes']} games",
+                transient=False,
+            )
+            return
         self._emit(
             f"{label} at {trainer.counters.env_steps:,} env steps: mean {s['mean']:.1f} "
             f"(min {s['min']:.0f}, max {s['max']:.0f}) over {s['episodes']} episodes",

@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from muzero.config import SearchConfig
+from muzero.envs.games.opponents import make_opponent
 from muzero.envs.make import EnvSource, legal_mask
+from muzero.envs.spaces import ObservationEncoder
 from muzero.errors import UserError
 from muzero.search.mcts import Model, choose_actions, run_mcts
 
@@ -38,10 +40,15 @@ def record_episode(
     seed: int,
     max_episode_steps: int | None = None,
     frame_skip: int = 2,
+    opponent: str | None = None,
+    agent_first: bool = True,
 ) -> Recording:
     """Play one greedy episode, keeping every ``frame_skip``-th frame and always the first and last.
 
     The default of 2 at 30 frames per second plays CartPole (50 steps a second) at about real speed.
+    A two-player game is the agent playing itself, or with ``opponent`` (e.g. ``perfect``) that
+    opponent, the agent moving first if ``agent_first``; the return is then the agent's score
+    (1 win, 0.5 draw, 0 loss; for self-play the first player's).
     """
     if frame_skip < 1:
         raise UserError(f"frame_skip must be at least 1, got {frame_skip}")
@@ -51,16 +58,22 @@ def record_episode(
     if isinstance(source, str):
         source = EnvSource(source, max_episode_steps=max_episode_steps)
     env_id = source.name
-    env = source.make(render_mode="rgb_array")
+    env = source.make_raw(render_mode="rgb_array")
+    encoder = ObservationEncoder(env.observation_space)
+    player = None if opponent is None or source.game is None else make_opponent(opponent, source.game)
+    agent_colour = 0 if agent_first or player is None else 1
+    rng = np.random.default_rng(seed)
     try:
         observation, info = env.reset(seed=seed)
         frames = [_render_frame(env, env_id)]
         episode_return, length, done = 0.0, 0, False
         while not done:
-            legal = legal_mask(info.get("action_mask"), int(env.action_space.n))[None]  # (1, A)
-            observation_batch = np.asarray(observation)[None].astype(np.float32)  # (1, D)
-            result = run_mcts(model, observation_batch, search, rng=None, legal_actions=legal)
-            action = int(choose_actions(result, 0.0, None)[0])
+            legal = legal_mask(info.get("action_mask"), int(env.action_space.n))
+            if player is not None and observation["to_play"] != agent_colour:
+                action = player.act(observation["observation"], legal, rng)
+            else:
+                result = run_mcts(model, encoder.encode(observation)[None], search, rng=None, legal_actions=legal[None])
+                action = int(choose_actions(result, 0.0, None)[0])
             observation, reward, terminated, truncated, info = env.step(action)
             episode_return += float(reward)
             length += 1
@@ -69,6 +82,9 @@ def record_episode(
                 frames.append(_render_frame(env, env_id))
     finally:
         env.close()
+    if source.game is not None:  # the agent's score (self-play: the first player's)
+        winner = info.get("winner", -1)
+        episode_return = 0.5 if winner < 0 else float(winner == agent_colour)
     return Recording(frames, episode_return, length)
 
 
@@ -189,3 +205,8 @@ def _pad_to_macro_blocks(frame: np.ndarray, block: int = 16) -> np.ndarray:
     height, width = frame.shape[:2]
     pad = ((0, -height % block), (0, -width % block), (0, 0))
     return np.pad(frame, pad, mode="edge") if any(p[1] for p in pad) else frame
+
+
+def animation_settings(source: EnvSource) -> tuple[int, int]:
+    """(frame_skip, frames per second) that show an episode at a watchable speed: every move of a game at 2 fps."""
+    return (1, 2) if source.game is not None else (2, 30)

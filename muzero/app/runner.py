@@ -264,7 +264,7 @@ def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dic
         "solve_threshold": trainer.solve_threshold,
         "env_steps_to_solve": c.env_steps_to_solve,
         "seconds_to_solve": None if c.seconds_to_solve is None else round(c.seconds_to_solve, 2),
-        "final_eval": None if final is None else final.summary(),
+        "final_eval": None if final is None else final.summary() | ({"games": final.games} if final.games else {}),
         "total_env_steps": c.env_steps,
         "total_train_steps": c.train_steps,
         "episodes": c.episodes,
@@ -277,16 +277,26 @@ def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dic
 def write_artifacts(trainer: Trainer, run_dir: Path, printer: ProgressPrinter | None) -> None:
     """learning_curve.png and agent.gif; failures here are reported, never fatal to a finished run."""
     from muzero.app.plotting import learning_curve
-    from muzero.app.render import record_episode, save_animation
+    from muzero.app.render import animation_settings, record_episode, save_animation
+    from muzero.envs.games.opponents import opponents_for
 
     try:
         learning_curve(run_dir, threshold=trainer.solve_threshold)
     except (UserError, OSError, ValueError) as error:
         _say(printer, f"could not draw the learning curve: {error}")
     try:
+        source = trainer.source
+        frame_skip, fps = animation_settings(source)
+        # A game: the agent (moving first) against the opponent its evaluations use.
+        opponent = None if source.game is None else trainer.config.eval.opponent or opponents_for(source.game)[0]
         recording = record_episode(
-            trainer.model, trainer.source, trainer.config.search, seed=trainer.generators.eval_seed
+            trainer.model,
+            source,
+            trainer.config.search,
+            seed=trainer.generators.eval_seed,
+            frame_skip=frame_skip,
+            opponent=opponent,
         )
-        save_animation(recording.frames, run_dir / "agent.gif")
+        save_animation(recording.frames, run_dir / "agent.gif", fps=fps)
     except (UserError, OSError, ValueError) as error:
         _say(printer, f"could not render agent.gif: {error}")

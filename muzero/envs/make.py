@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import FlattenObservation, TimeLimit
 
+from muzero.envs.games.aec import SelfPlayEnv, is_game, short_name
 from muzero.envs.spaces import check_action_space, check_observation_space
 from muzero.errors import EnvironmentNotSupported
 
@@ -40,6 +42,7 @@ class EnvSpec(NamedTuple):
     reward_threshold: float | None
     max_episode_steps: int | None
     observation_space: gym.Space  # the environment's own space, before flattening
+    two_player: bool = False  # a PettingZoo game played by self-play (muzero.envs.games)
 
 
 def parse_env_kwargs(items: Sequence[str]) -> dict[str, Any]:
@@ -67,7 +70,9 @@ class EnvSource:
     ``factory`` is any callable returning a ``gymnasium.Env`` (a user's own class, or an
     environment with the user's wrappers); if it accepts ``render_mode`` it gets one when
     rendering. ``max_episode_steps`` overrides (or adds) the time limit; an environment that has
-    none gets ``DEFAULT_EPISODE_LIMIT``.
+    none gets ``DEFAULT_EPISODE_LIMIT``. A PettingZoo game id (``tictactoe_v3``, ``connect_four_v3``
+    or a module path ``pettingzoo.classic.<game>``) becomes a ``SelfPlayEnv``; ``game`` is then its
+    short name.
     """
 
     def __init__(
@@ -84,6 +89,9 @@ class EnvSource:
         self.max_episode_steps = max_episode_steps
         self.factory = factory
         self.name = env_id if env_id else getattr(factory, "__name__", "custom environment")
+        self.game = short_name(env_id) if factory is None and is_game(env_id) else None
+        if self.game is not None:
+            self.factory = functools.partial(SelfPlayEnv, env_id, self.kwargs)
 
     @classmethod
     def from_config(cls, env_config: Any, factory: Callable[..., gym.Env] | None = None) -> EnvSource:
@@ -118,6 +126,7 @@ class EnvSource:
                 reward_threshold=spec.reward_threshold if spec is not None else None,
                 max_episode_steps=limit,
                 observation_space=env.observation_space,
+                two_player=self.game is not None,
             )
         finally:
             env.close()

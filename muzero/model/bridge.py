@@ -4,7 +4,8 @@
 numpy outputs; values and rewards are read out of their categorical heads here, so the
 search only ever sees scalars. The learned model has no notion of termination: past an
 episode's end it is trained towards absorbing states (reward 0, value 0), so its per-transition
-discount is always gamma.
+discount is always gamma; in a two-player game -gamma (values are the mover's, and the mover
+changes every move; see ``muzero.envs.games.aec.signed_discount``).
 """
 
 from __future__ import annotations

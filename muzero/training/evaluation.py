@@ -1,6 +1,9 @@
 """Evaluation: whole episodes with no root noise, taking the most-visited action.
 
-All episodes run side by side, one batched search per step over those still running.
+All episodes run side by side, one batched search per step over those still running. A two-player
+game is evaluated by playing an opponent (``muzero.envs.games.opponents``), the agent taking the
+first move in half the games: each game scores 1 for a win, 0.5 for a draw and 0 for a loss, and
+the result counts wins, draws and losses per colour.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from typing import NamedTuple
 import numpy as np
 
 from muzero.config import SearchConfig
+from muzero.envs.games.opponents import make_opponent, opponents_for
 from muzero.envs.make import EnvSource, legal_mask
+from muzero.envs.spaces import ObservationEncoder
 from muzero.search.mcts import Model, choose_actions, run_mcts
 
 
 class EvalResult(NamedTuple):
-    returns: np.ndarray  # (episodes,) undiscounted returns
+    returns: np.ndarray  # (episodes,) undiscounted returns; for games the agent's score per game
     lengths: np.ndarray  # (episodes,) steps
+    games: dict | None = None  # games only: {opponent: {"first"|"second": {"wins", "draws", "losses"}, "score"}}
 
     @property
     def mean(self) -> float:
@@ -31,7 +37,14 @@ class EvalResult(NamedTuple):
             "std": float(r.std()),
             "min": float(r.min()),
             "max": float(r.max()),
-        }
+        } | self.game_counts()
+
+    def game_counts(self) -> dict[str, int]:
+        """Wins, draws and losses over both colours against the (first) opponent; {} for single-player."""
+        if not self.games:
+            return {}
+        first = next(iter(self.games.values()))
+        return {k: first["first"][k] + first["second"][k] for k in ("wins", "draws", "losses")}
 
 
 def evaluate(
@@ -42,14 +55,18 @@ def evaluate(
     search: SearchConfig,
     max_parallel: int = 100,
     on_step: Callable[[int, int], None] | None = None,
+    opponent: str | None = None,
 ) -> EvalResult:
     """Mean of ``episodes`` greedy episodes, seeded seed, seed+1, ...; ``on_step(done, total)`` reports progress.
 
     Where the environment publishes ``info["action_mask"]``, the search's root (and so the action
-    taken) is restricted to the legal actions.
+    taken) is restricted to the legal actions. A game plays ``episodes`` games against ``opponent``
+    (default: the first of the game's opponents, e.g. the perfect player for tic-tac-toe).
     """
     if isinstance(source, str):
         source = EnvSource(source)
+    if source.game is not None:
+        return play_games(model, source, opponent or opponents_for(source.game)[0], episodes, seed, search, on_step)
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, np.int64)
     for first in range(0, episodes, max_parallel):
@@ -94,3 +111,64 @@ def _run_episodes(
             on_step(int((~running).sum()) + int(ids[0]), total)
     for env in envs:
         env.close()
+
+
+def play_games(
+    model: Model,
+    source: EnvSource,
+    opponent_name: str,
+    games: int,
+    seed: int,
+    search: SearchConfig,
+    on_step: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """``games`` games of the agent (greedy search) against an opponent, side by side; even games the agent
+    moves first. Game i is seeded ``seed + i`` (the environment and the opponent's choice among equal moves)."""
+    opponent = make_opponent(opponent_name, source.game)
+    envs = [source.make_raw() for _ in range(games)]
+    encoder = ObservationEncoder(envs[0].observation_space)
+    rngs = [np.random.default_rng(seed + i) for i in range(games)]
+    colour = np.arange(games) % 2  # the agent's player index in each game
+    observations, masks = [], []
+    for i, env in enumerate(envs):
+        obs, info = env.reset(seed=seed + i)
+        observations.append(obs)
+        masks.append(np.asarray(info["action_mask"], bool))
+    scores = np.zeros(games)
+    lengths = np.zeros(games, np.int64)
+    running = np.ones(games, bool)
+    while running.any():
+        active = np.flatnonzero(running)
+        to_play = np.array([observations[i]["to_play"] for i in active])
+        agent = active[to_play == colour[active]]
+        moves = {}
+        if len(agent):
+            batch = np.stack([encoder.encode(observations[i]) for i in agent])
+            legal = np.stack([masks[i] for i in agent])
+            result = run_mcts(model, batch, search, rng=None, legal_actions=legal)
+            moves.update(zip(agent.tolist(), choose_actions(result, 0.0, None).tolist(), strict=True))
+        for i in active[to_play != colour[active]]:
+            moves[int(i)] = opponent.act(observations[i]["observation"], masks[i], rngs[i])
+        for i, move in moves.items():
+            obs, _, terminated, truncated, info = envs[i].step(move)
+            lengths[i] += 1
+            observations[i], masks[i] = obs, np.asarray(info["action_mask"], bool)
+            if terminated or truncated:
+                running[i] = False
+                winner = info.get("winner", -1)
+                scores[i] = 0.5 if winner < 0 else float(winner == colour[i])
+        if on_step is not None:
+            on_step(int((~running).sum()), games)
+    for env in envs:
+        env.close()
+    return EvalResult(scores, lengths, {opponent_name: game_record(scores, colour)})
+
+
+def game_record(scores: np.ndarray, colour: np.ndarray) -> dict:
+    """Wins, draws and losses per colour ("first": the agent moved first) and the mean score."""
+    record: dict = {}
+    for name, c in (("first", 0), ("second", 1)):
+        s = scores[colour == c]
+        record[name] = {"wins": int((s == 1).sum()), "draws": int((s == 0.5).sum()), "losses": int((s == 0).sum())}
+    record["score"] = float(scores.mean())
+    return record

@@ -21,6 +21,8 @@ import torch
 
 from muzero.config import Config
 from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
+from muzero.envs.games.aec import signed_discount
+from muzero.envs.games.opponents import opponents_for
 from muzero.envs.make import max_abs_reward
 from muzero.envs.spaces import ObservationEncoder, space_to_plain
 from muzero.errors import CheckpointError
@@ -105,7 +107,9 @@ class Trainer:
         self.config = config = resolve_supports(config, self.source, self.spec)
         self.generators = seed_everything(config.run.seed)
         self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network).to(self.device)
-        self.model = NetworkModel(self.network, config.discount)
+        # Two-player games: values and rewards are the mover's, so the search and the targets discount by -gamma.
+        self.discount = signed_discount(config.discount, self.spec.two_player)
+        self.model = NetworkModel(self.network, self.discount)
         self.learner = Learner(self.network, config.learner)
         self.replay = ReplayBuffer(
             config.env.num_envs, self.spec.observation_size, self.spec.num_actions, config.replay
@@ -124,7 +128,7 @@ class Trainer:
         )
         reanalyse_net = self.learner.target_network if config.learner.reanalyse_network == "target" else self.network
         self.reanalyser = Reanalyser(
-            NetworkModel(reanalyse_net, config.discount), config, masked=self.envs.legal_actions is not None
+            NetworkModel(reanalyse_net, self.discount), config, masked=self.envs.legal_actions is not None
         )
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
@@ -204,7 +208,7 @@ class Trainer:
         cfg = self.config.learner
         value_fn = self.learner.target_value if cfg.reanalyse_values else None
         batch = self.replay.sample(
-            cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.config.discount, self.generators.replay, value_fn
+            cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.discount, self.generators.replay, value_fn
         )
         return self.reanalyser.apply(batch, self.replay, self.generators.replay)
 
@@ -226,9 +230,19 @@ class Trainer:
             observer.on_train_step(self, losses)
         return losses
 
-    def evaluate(self, episodes: int, seed_offset: int = 0) -> EvalResult:
-        """Greedy episodes seeded from this run's own block of evaluation seeds (``muzero.seeding``)."""
-        return evaluate(self.model, self.source, episodes, self.generators.eval_seed + seed_offset, self.config.search)
+    def evaluate(self, episodes: int, seed_offset: int = 0, opponent: str | None = None) -> EvalResult:
+        """Greedy episodes seeded from this run's own block of evaluation seeds (``muzero.seeding``).
+
+        A game plays ``opponent`` (default ``eval.opponent``, else the game's first opponent).
+        """
+        return evaluate(
+            self.model,
+            self.source,
+            episodes,
+            self.generators.eval_seed + seed_offset,
+            self.config.search,
+            opponent=opponent or self.config.eval.opponent,
+        )
 
     def _fresh_evaluation(self, episodes: int) -> EvalResult:
         """A periodic or confirming evaluation on episode seeds no evaluation of this run has used."""
@@ -260,6 +274,10 @@ class Trainer:
         started = time.perf_counter()
         # Seeds no periodic evaluation uses (the start of the run's block).
         result = self.evaluate(episodes, seed_offset=0)
+        if result.games is not None:  # a game: play every opponent it has, the evaluation's own first
+            for name in opponents_for(self.source.game):
+                if name not in result.games:
+                    result.games.update(self.evaluate(episodes, seed_offset=0, opponent=name).games)
         self.counters.timers["evaluation"] += time.perf_counter() - started
         self._notify_eval(result, "final")
         return result
@@ -280,6 +298,7 @@ class Trainer:
                 "observation_size": self.spec.observation_size,
                 "num_actions": self.spec.num_actions,
                 "observation_space": space_to_plain(self.spec.observation_space),
+                "two_player": self.spec.two_player,
             },
             "network": self.network.state_dict(),
             "learner": self.learner.state_dict(),

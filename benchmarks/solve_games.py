@@ -1,0 +1,149 @@
+"""Train two-player games by self-play and report them against opponents of known strength, as JSON.
+
+Per game and seed: whether the preset's threshold was confirmed (tic-tac-toe: a mean score of 0.5
+against the perfect player, i.e. no loss; Connect Four: 0.9 against depth-2 alpha-beta), the
+environment steps and seconds until then, the learning curve (every periodic evaluation: steps,
+seconds, score, wins/draws/losses), and the final evaluation against every opponent of the game
+(``eval.final_episodes`` games each, half moving first) with wins, draws and losses per colour.
+
+    python benchmarks/solve_games.py --game tictactoe_v3 --seeds 3
+    python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60
+
+``--max-minutes`` caps each seed's training time (wall clock, evaluations included).
+Timings are only comparable with --jobs 1 (the default): parallel seeds share the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+GAMES = ("tictactoe_v3", "connect_four_v3")
+
+
+class Curve:
+    """Observer: the periodic evaluations as rows, and a wall-clock budget."""
+
+    def __init__(self, max_seconds: float | None) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.max_seconds = max_seconds
+
+    def on_episodes(self, trainer, returns, lengths) -> None:
+        pass
+
+    def on_train_step(self, trainer, losses) -> None:
+        pass
+
+    def on_eval(self, trainer, result, kind: str) -> None:
+        if kind != "periodic":
+            return
+        s = result.summary()
+        self.rows.append(
+            {
+                "env_steps": trainer.counters.env_steps,
+                "seconds": round(trainer.elapsed(), 1),
+                "score": round(s["mean"], 3),
+                "wins": s["wins"],
+                "draws": s["draws"],
+                "losses": s["losses"],
+            }
+        )
+
+    def on_iteration(self, trainer) -> None:
+        if self.max_seconds is not None and trainer.elapsed() >= self.max_seconds:
+            trainer.request_stop("time budget")
+
+
+def train_one(game: str, seed: int, sets: list[str], max_env_steps: int | None, max_minutes: float | None) -> dict:
+    from muzero.app.callbacks import default_callbacks
+    from muzero.presets import resolve
+    from muzero.training.trainer import Trainer
+
+    config, preset = resolve(game, None)
+    config = config.with_sets([*sets, f"run.seed={seed}"])
+    if max_env_steps is not None:
+        config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
+    curve = Curve(None if max_minutes is None else 60 * max_minutes)
+    trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
+    counters = trainer.run()
+    started = time.perf_counter()
+    final = trainer.final_evaluation()
+    return {
+        "game": game,
+        "preset": preset,
+        "seed": seed,
+        "solved": counters.solved,
+        "threshold": trainer.solve_threshold,
+        "opponent": next(iter(final.games)) if final is not None else None,
+        "env_steps_to_solve": counters.env_steps_to_solve,
+        "seconds_to_solve": None if counters.seconds_to_solve is None else round(counters.seconds_to_solve, 1),
+        "total_env_steps": counters.env_steps,
+        "train_steps": counters.train_steps,
+        "training_seconds": round(counters.wall_seconds, 1),
+        "final_eval_seconds": round(time.perf_counter() - started, 1),
+        "time_split": {k: round(v, 1) for k, v in counters.timers.items()},
+        "final": None if final is None else final.games,
+        "curve": curve.rows,
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per opponent: the worst seed's losses and score; and the seeds' training times."""
+    opponents = list(runs[0]["final"] or {})
+    worst = {}
+    for name in opponents:
+        records = [r["final"][name] for r in runs]
+        worst[name] = {
+            "most_losses": max(rec["first"]["losses"] + rec["second"]["losses"] for rec in records),
+            "lowest_score": min(rec["score"] for rec in records),
+            "lowest_win_rate": min(
+                (rec["first"]["wins"] + rec["second"]["wins"]) / sum(rec["first"].values()) / 2 for rec in records
+            ),
+        }
+    seconds = [r["seconds_to_solve"] if r["solved"] else r["training_seconds"] for r in runs]
+    return {
+        "solved": sum(r["solved"] for r in runs),
+        "seeds": len(runs),
+        "median_seconds_to_solve": statistics.median(seconds),
+        "worst_seconds_to_solve": max(seconds),
+        "worst_seed_against": worst,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--game", action="append", choices=GAMES, help="game to train (repeatable; default both)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per game (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    parser.add_argument("--max-env-steps", type=int, default=None, help="step budget per seed")
+    parser.add_argument("--max-minutes", type=float, default=None, help="training time budget per seed")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (timings contend if > 1)")
+    args = parser.parse_args()
+    results = {}
+    for game in args.game or GAMES:
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        jobs = [(game, s, args.sets, args.max_env_steps, args.max_minutes) for s in seeds]
+        if args.jobs > 1:
+            sets = ["run.threads=1", *args.sets]
+            with ProcessPoolExecutor(args.jobs) as pool:
+                runs = list(pool.map(train_one, *zip(*[(g, s, sets, m, t) for g, s, _, m, t in jobs], strict=True)))
+        else:
+            runs = []
+            for job in jobs:
+                runs.append(train_one(*job))
+                print(json.dumps({k: v for k, v in runs[-1].items() if k != "curve"}), file=sys.stderr, flush=True)
+        results[game] = {"runs": runs, "summary": summarise(runs)}
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
