@@ -226,6 +226,12 @@ class ActingConfig(_Section):
     temperature_env_steps: tuple[int, ...] = param(
         (0, 1_000), "Environment step at which each temperature starts.", low=0
     )
+    temperature_moves: int = param(
+        0,
+        "Moves of each episode played at the scheduled temperature; later moves take the search's choice "
+        "(most visited), as AlphaZero's self-play does after 30 moves of Go. 0 = every move at the temperature.",
+        low=0,
+    )
     explore_probability: float = param(
         0.0,
         "Temporally extended exploration (Dabney et al. 2021): at each step, an environment not already "

@@ -84,3 +84,40 @@ def test_stored_rows_align_observation_action_reward_and_final_row():
             checked_rows += 1
     assert checked_rows > 30 and checked_finals >= 6
     assert replay.head.min() > replay.rows_per_env  # wrapped
+
+
+def test_after_temperature_moves_an_episode_takes_the_most_visited_action():
+    from muzero.config import Config
+    from muzero.search import mcts
+    from muzero.training.trainer import Trainer
+
+    config = Config().with_sets(["env.num_envs=8", "search.num_simulations=4", "acting.temperature_moves=3"])
+    trainer = Trainer(config)
+    chosen = []
+    run = mcts.run_mcts
+
+    def recording_search(*args, **kwargs):
+        result = run(*args, **kwargs)
+        chosen.append((trainer.envs.episode_steps, result.visit_counts.argmax(axis=1)))
+        return result
+
+    actor = trainer.actor
+    taken = []
+    original_step = trainer.envs.step
+    trainer.envs.step = lambda actions: (taken.append(np.asarray(actions)), original_step(actions))[1]
+    import muzero.training.acting as acting
+
+    acting.run_mcts, saved = recording_search, acting.run_mcts
+    try:
+        for _ in range(12):
+            actor.step(temperature=1.0)
+    finally:
+        acting.run_mcts = saved
+    late_moves = early_moves = early_differs = 0
+    for (steps, greedy), actions in zip(chosen, taken, strict=True):
+        late = steps >= 3
+        np.testing.assert_array_equal(actions[late], greedy[late])
+        late_moves += late.sum()
+        early_moves += (~late).sum()
+        early_differs += (actions[~late] != greedy[~late]).sum()
+    assert late_moves > 0 and early_moves > 0 and early_differs > 0  # the first moves still sample

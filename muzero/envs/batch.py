@@ -53,6 +53,11 @@ class BatchEnv:
         self.observation = np.asarray(obs, np.float32).reshape(num_envs, self.observation_size)
         self.legal_actions = legal_actions_from_info(info, num_envs, self.num_actions)  # (B, A) bool or None
 
+    @property
+    def episode_steps(self) -> np.ndarray:
+        """(B,) steps taken so far in each environment's running episode."""
+        return self._lengths.copy()
+
     def step(self, actions: np.ndarray) -> EnvStep:
         """Step every environment with its action; episodes that end are reset at once."""
         obs, reward, terminated, truncated, info = self.vector_env.step(np.asarray(actions, np.int64))

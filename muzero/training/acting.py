@@ -32,6 +32,7 @@ class Actor:
         explore_probability: float = 0.0,
         explore_max_repeat: int = 1,
         explore_spread: float = 0.0,
+        temperature_moves: int = 0,
     ) -> None:
         self.envs = envs
         self.model = model
@@ -43,6 +44,7 @@ class Actor:
         exponents = 1.0 + explore_spread * np.arange(envs.num_envs) / max(envs.num_envs - 1, 1)
         self.explore_probability = explore_probability**exponents if explore_probability > 0 else 0.0
         self.explore_max_repeat = explore_max_repeat
+        self.temperature_moves = temperature_moves
         self.repeat_left = np.zeros(envs.num_envs, np.int64)  # (B,) exploratory steps still to take
         self.repeat_action = np.zeros(envs.num_envs, np.int64)  # (B,) the action being repeated
 
@@ -51,6 +53,9 @@ class Actor:
         observation = self.envs.observation.copy()
         result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=self.envs.legal_actions)
         actions = choose_actions(result, temperature, self.rng)
+        if self.temperature_moves > 0:  # past the first moves of an episode: the search's own choice
+            late = self.envs.episode_steps >= self.temperature_moves
+            actions = np.where(late, choose_actions(result, 0.0, None), actions)
         if np.any(self.explore_probability > 0):
             actions = self.explore(actions, self.envs.legal_actions)
         step = self.envs.step(actions)

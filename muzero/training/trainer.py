@@ -125,6 +125,7 @@ class Trainer:
             config.acting.explore_probability,
             config.acting.explore_max_repeat,
             config.acting.explore_spread,
+            config.acting.temperature_moves,
         )
         reanalyse_net = self.learner.target_network if config.learner.reanalyse_network == "target" else self.network
         self.reanalyser = Reanalyser(
