@@ -56,6 +56,11 @@ class Curve:
                 "losses": s["losses"],
             }
         )
+        print(
+            json.dumps({"game": trainer.config.env.id, "seed": trainer.config.run.seed, **self.rows[-1]}),
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_iteration(self, trainer) -> None:
         if self.max_seconds is not None and trainer.elapsed() >= self.max_seconds:

@@ -363,6 +363,8 @@ def test_eval_render_and_play_on_a_game(game_run, tmp_path):
     out = tmp_path / "game.gif"
     muzero("render", str(game_run), "--opponent", "perfect", "--second", "--out", str(out), check=True)
     assert out.stat().st_size > 0
+    drawn = muzero("tree", str(game_run), "--steps", "2", "--out", str(tmp_path / "tree.svg"), check=True)
+    assert "nodes" in drawn.stdout and (tmp_path / "tree.svg").read_text().startswith("<svg")
     # A person types moves (illegal and malformed ones are asked again) until the game ends.
     moves = "\n".join(["x", "9", *[str(c) for c in range(9)] * 2]) + "\n"
     played = subprocess_run(["play", str(game_run), "--first"], moves)

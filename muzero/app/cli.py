@@ -107,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--second", action="store_true", help="with --opponent: the agent moves second")
 
+    tree = commands.add_parser(
+        "tree",
+        help="draw one search from a real state as a tree (SVG)",
+        description="Search once from a real state (after --steps greedy moves of the episode seeded --seed) and "
+        "draw the tree: visits, Q, prior and reward on each edge, the chosen action in red.",
+    )
+    tree.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
+    tree.add_argument("--seed", type=int, default=0, metavar="S", help="episode seed (default 0)")
+    tree.add_argument("--steps", type=int, default=0, metavar="N", help="greedy steps before the search (default 0)")
+    tree.add_argument("--simulations", type=int, default=None, metavar="N", help="simulations (default: the run's)")
+    tree.add_argument("--out", type=Path, default=None, metavar="FILE", help="output SVG (default DIR/tree.svg)")
+
     play = commands.add_parser(
         "play",
         help="play a two-player game against a trained agent in the terminal",
@@ -331,6 +343,23 @@ def command_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_tree(args: argparse.Namespace) -> int:
+    from muzero.app.agent import MuZero
+    from muzero.app.tree_view import draw_search, write_svg
+
+    if args.steps < 0 or (args.simulations is not None and args.simulations < 1):
+        raise UserError("--steps must be at least 0 and --simulations at least 1")
+    agent = MuZero.load(args.path, verbose=0)
+    try:
+        svg, summary = draw_search(agent, seed=args.seed, steps=args.steps, simulations=args.simulations)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    out = args.out or (args.path if args.path.is_dir() else args.path.parent) / "tree.svg"
+    path = write_svg(svg, out)
+    print(f"wrote {path} ({summary['nodes']} nodes; action {summary['action']}, visits {summary['visits']})")
+    return 0
+
+
 def command_play(args: argparse.Namespace) -> int:
     from muzero.app.agent import MuZero
     from muzero.app.play import play_human
@@ -367,6 +396,7 @@ COMMANDS = {
     "eval": command_eval,
     "render": command_render,
     "play": command_play,
+    "tree": command_tree,
     "plot": command_plot,
     "config": command_config,
 }

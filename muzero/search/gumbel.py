@@ -252,11 +252,12 @@ def run_gumbel(
     num_simulations: int | None = None,
     legal_actions: np.ndarray | None = None,
     gumbel: np.ndarray | None = None,
+    return_tree: bool = False,
 ):
     """Gumbel MuZero search of B observations; returns a ``SearchOutput`` with the improved policy and action.
 
     ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives
-    it explicitly instead (for tests).
+    it explicitly instead (for tests). ``return_tree``: return ``(output, tree)``.
     """
     from muzero.search.mcts import SearchOutput, expand, masked_softmax, start_search
 
@@ -315,7 +316,7 @@ def run_gumbel(
         policy,
         chosen,
     )
-    return SearchOutput(
+    output = SearchOutput(
         visit_counts=tree.root_visit_counts(),
         root_value=tree.root_value(),
         root_prior=prior,
@@ -324,3 +325,4 @@ def run_gumbel(
         policy=policy.astype(np.float32),
         action=chosen,
     )
+    return (output, tree) if return_tree else output

@@ -75,10 +75,22 @@ def run_mcts(
     ``legal_actions`` (B, A) bool restricts the root's actions; the learned model has no notion
     of legality below the root, so deeper nodes consider every action.
     """
+    return search_with_tree(model, observation, config, rng, num_simulations, legal_actions)[0]
+
+
+def search_with_tree(
+    model: Model,
+    observation: np.ndarray,
+    config: SearchConfig,
+    rng: np.random.Generator | None,
+    num_simulations: int | None = None,
+    legal_actions: np.ndarray | None = None,
+) -> tuple[SearchOutput, Tree]:
+    """``run_mcts``, also returning the searched trees (for drawing one: ``muzero tree``)."""
     if config.algorithm == "gumbel":
         from muzero.search.gumbel import run_gumbel  # imports this module's types
 
-        return run_gumbel(model, observation, config, rng, num_simulations, legal_actions)
+        return run_gumbel(model, observation, config, rng, num_simulations, legal_actions, return_tree=True)
     simulations = config.num_simulations if num_simulations is None else num_simulations
     root, tree = start_search(model, observation, simulations, legal_actions)
     prior = masked_softmax(root.prior_logits, tree.root_legal)
@@ -109,7 +121,7 @@ def run_mcts(
         )
         expand(model, tree, sim + 1, parent, action)
     visit_counts = tree.root_visit_counts()
-    return SearchOutput(
+    output = SearchOutput(
         visit_counts=visit_counts,
         root_value=tree.root_value(),
         root_prior=prior,
@@ -117,6 +129,7 @@ def run_mcts(
         network_value=np.asarray(root.value, np.float64),
         policy=visit_policy(visit_counts),
     )
+    return output, tree
 
 
 def start_search(

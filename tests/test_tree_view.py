@@ -1,0 +1,42 @@
+"""``muzero tree``: the drawn tree is the searched one."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from muzero.app.tree_view import draw_search, tree_nodes, tree_svg
+from muzero.config import SearchConfig
+from muzero.search.mcts import search_with_tree
+from tests.models import TreeMDPModel
+
+
+def test_the_svg_draws_every_expanded_node_with_its_statistics_and_the_chosen_action():
+    # The chain MDP of test_search: action 1 leads to the reward of 10.
+    transitions = np.array([[1, 2], [3, 3], [3, 4], [3, 3], [4, 4]])
+    rewards = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 10.0], [0.0, 0.0], [0.0, 0.0]])
+    terminal = np.array([False, False, False, True, True])
+    model = TreeMDPModel(transitions, rewards, terminal, discount=0.9)
+    output, tree = search_with_tree(
+        model, np.zeros((1, 1), np.float32), SearchConfig(exploration_fraction=0.0), None, 30
+    )
+    nodes = tree_nodes(tree)
+    assert len(nodes) == 31 and nodes[0] == (-1, -1, 0)  # one node per simulation, plus the root
+    svg = tree_svg(tree, output, title="chain")
+    assert svg.count("<circle") == 31
+    assert "N 31" in svg  # the root: its expansion and 30 simulations
+    chosen = int(output.visit_counts[0].argmax())
+    red = re.findall(r'fill="#d62728">a=(\d+) N=(\d+)<', svg)
+    assert red == [(str(chosen), str(output.visit_counts[0, chosen]))]
+    q = output.q_values[0, chosen]
+    assert f"Q={round(float(q), 3):+.3f}" in svg
+
+
+def test_draw_search_from_a_real_state():
+    from muzero import MuZero
+
+    agent = MuZero("CartPole-v1", verbose=0, overrides={"search.num_simulations": 12})
+    svg, summary = draw_search(agent, seed=3, steps=4)
+    assert summary["step"] == 4 and summary["nodes"] == 13 and sum(summary["visits"]) == 12
+    assert svg.startswith("<svg") and svg.count("<circle") == 13
