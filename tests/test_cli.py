@@ -99,6 +99,16 @@ def test_render_and_plot(trained_run, tmp_path):
     assert plot.stat().st_size > 0
 
 
+def test_diagnose_and_tree_write_their_files(trained_run, tmp_path):
+    result = muzero("diagnose", str(trained_run), "--episodes", "2", "--out", str(tmp_path), check=True)
+    report = json.loads((tmp_path / "diagnose.json").read_text())
+    assert [entry["k"] for entry in report["per_k"]] == list(range(2 * report["unroll_steps"] + 1))
+    assert "probe" in report["cartpole"] and (tmp_path / "diagnose.png").stat().st_size > 0
+    assert "k= 1: reward |error|" in result.stdout
+    muzero("tree", str(trained_run), "--seed", "1", "--steps", "3", "--out", str(tmp_path / "t.svg"), check=True)
+    assert (tmp_path / "t.svg").read_text().count("<circle") > 1
+
+
 def test_help_documents_every_option_and_config_key():
     from muzero.config import field_docs
 

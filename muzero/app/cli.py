@@ -119,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("--simulations", type=int, default=None, metavar="N", help="simulations (default: the run's)")
     tree.add_argument("--out", type=Path, default=None, metavar="FILE", help="output SVG (default DIR/tree.svg)")
 
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="what the learned model knows: reward and value errors after k dynamics steps, probes (JSON, PNG)",
+        description="Unroll the learned model along real episodes of the trained agent and measure reward and value "
+        "predictions after k = 0..2K steps; for CartPole also linear probes of the hidden state against the true "
+        "state and foresight of the pole falling. Writes diagnose.json and diagnose.png.",
+    )
+    diagnose.add_argument("path", type=Path, metavar="DIR", help="run directory or checkpoint file")
+    diagnose.add_argument("--episodes", type=int, default=20, metavar="N", help="episodes recorded (default 20)")
+    diagnose.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the first episode (default 0)")
+    diagnose.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: the run's)")
+
     play = commands.add_parser(
         "play",
         help="play a two-player game against a trained agent in the terminal",
@@ -343,6 +355,31 @@ def command_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_diagnose(args: argparse.Namespace) -> int:
+    from muzero.app.agent import MuZero
+    from muzero.app.diagnose import diagnose, write_report
+
+    if args.episodes < 2:
+        raise UserError("--episodes must be at least 2 (the probes fit on half and score on the other half)")
+    agent = MuZero.load(args.path, verbose=0)
+    report = diagnose(agent, episodes=args.episodes, seed=args.seed)
+    json_path, png_path = write_report(report, args.out or (args.path if args.path.is_dir() else args.path.parent))
+    for entry in report["per_k"]:
+        if "value_mae" not in entry:  # no episode was long enough
+            continue
+        reward = f"reward |error| {entry['reward_mae']:.4f}, " if "reward_mae" in entry else ""
+        print(
+            f"k={entry['k']:>2}: {reward}value |error| {entry['value_mae']:.3f}, corr {entry['value_correlation']:.3f}"
+        )
+    if "cartpole" in report:
+        probe = {p["k"]: p["r2"] for p in report["cartpole"]["probe"] if p["r2"] is not None}
+        for k in sorted({0, report["unroll_steps"]} & set(probe)):
+            print(f"linear probe R2 at k={k}:", probe[k])
+        print("foresight:", report["cartpole"]["foresight"])
+    print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
 def command_tree(args: argparse.Namespace) -> int:
     from muzero.app.agent import MuZero
     from muzero.app.tree_view import draw_search, write_svg
@@ -397,6 +434,7 @@ COMMANDS = {
     "render": command_render,
     "play": command_play,
     "tree": command_tree,
+    "diagnose": command_diagnose,
     "plot": command_plot,
     "config": command_config,
 }
