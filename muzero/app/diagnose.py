@@ -148,16 +148,19 @@ def record(actor, episodes: int = 20, seed: int = 0, epsilon: float = 0.5) -> di
     return recorded
 
 
-def diagnose(agent, episodes: int = 20, seed: int = 0, epsilon: float = 0.5, recorded=None) -> dict[str, Any]:
+def diagnose(
+    agent, episodes: int = 20, seed: int = 0, epsilon: float = 0.5, recorded=None, max_k: int | None = None
+) -> dict[str, Any]:
     """The report (see the module's doc) as a JSON-ready dict.
 
     ``recorded`` (from ``record``; default: the agent's own episodes) lets two models be diagnosed on the
-    same episodes, so that what each knows is compared on the same states.
+    same episodes, so that what each knows is compared on the same states. ``max_k``: the longest unroll
+    measured (default 2K).
     """
     model, config = agent.model, agent.config
     recorded = record(agent, episodes, seed, epsilon) if recorded is None else recorded
     discount = float(model.discount)  # -gamma in a two-player game: returns are the mover's
-    max_k = 2 * config.learner.unroll_steps
+    max_k = 2 * config.learner.unroll_steps if max_k is None else max_k
     trajectories = recorded["greedy"]
     episodes = len(trajectories)
     per_k: list[dict[str, Any]] = []
