@@ -156,10 +156,10 @@ class Curve(BaseCallback):
 curve = Curve()
 agent.learn(BUDGET, callback=[curve, StopTrainingOnRewardThreshold()], reset_num_timesteps=False)
 counters = agent.trainer.counters
-print(
-    f"solved: {counters.solved} after {counters.env_steps_to_solve} environment steps "
-    f"({counters.wall_seconds:.0f} s in all)"
-)
+if counters.solved:
+    print(f"solved after {counters.env_steps_to_solve:,} environment steps and {counters.seconds_to_solve:.0f} s")
+else:
+    print(f"not solved within {counters.env_steps:,} environment steps ({counters.wall_seconds:.0f} s)")
 print("evaluation over 20 fresh episodes:", agent.evaluate(20, seed=10_000).summary())
 
 # %%
@@ -234,8 +234,9 @@ no_noise = SearchConfig(exploration_fraction=0.0)
 deep = run_mcts(ChainModel(), root, no_noise, None, num_simulations=25)
 # Two simulations expand exactly the root's two children and nothing below them: a tree that never grows.
 shallow = run_mcts(ChainModel(), root, no_noise, None, num_simulations=2)
-print("expanding search: visits", deep.visit_counts[0], "Q", np.round(deep.q_values[0], 2), "-> action 1")
-print("one-level search: visits", shallow.visit_counts[0], "Q", np.round(shallow.q_values[0], 2), "-> action 0")
+for name, result in (("expanding search", deep), ("one-level search", shallow)):
+    choice = int(result.visit_counts[0].argmax())
+    print(f"{name}: visits {result.visit_counts[0]}, Q {np.round(result.q_values[0], 2)} -> action {choice}")
 
 # %% [markdown]
 # ### 7b. Monte Carlo targets without an unroll
@@ -249,7 +250,7 @@ print("one-level search: visits", shallow.visit_counts[0], "Q", np.round(shallow
 # %%
 from muzero.app.diagnose import diagnose, record
 
-short = max(600, min(BUDGET, 3_000))
+short = max(600, min(BUDGET, 2_000))
 models = {}
 for unroll in (5, 0):
     trial = MuZero("CartPole-v1", seed=1, verbose=0, overrides={"learner.unroll_steps": unroll})
