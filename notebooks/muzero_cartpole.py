@@ -231,7 +231,7 @@ class ChainModel:
 
 root = np.zeros((1, 1), np.float32)
 no_noise = SearchConfig(exploration_fraction=0.0)
-deep = run_mcts(ChainModel(), root, no_noise, None, num_simulations=25)
+deep = run_mcts(ChainModel(), root, no_noise, None, num_simulations=50)
 # Two simulations expand exactly the root's two children and nothing below them: a tree that never grows.
 shallow = run_mcts(ChainModel(), root, no_noise, None, num_simulations=2)
 for name, result in (("expanding search", deep), ("one-level search", shallow)):

@@ -103,3 +103,13 @@ def test_presets_are_data_keyed_by_environment_id(monkeypatch):
     monkeypatch.setattr(presets, "_load_all", lambda: {"broken": broken})
     with pytest.raises(ConfigError, match="preset 'broken': unknown config key 'search.num_simulation'"):
         presets.get_preset("broken")
+
+
+def test_a_configuration_key_inside_the_preset_table_is_refused(monkeypatch):
+    from muzero import presets
+
+    assert presets.get_preset("tictactoe").discount == 0.99  # the shipped games' discount is really read
+    data = {"preset": {"env_id": "CartPole-v1", "description": "x", "discount": 1.0}}  # TOML: discount under [preset]
+    monkeypatch.setattr(presets, "_load_all", lambda: {"broken": data})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) discount in its \[preset\] table"):
+        presets.get_preset("broken")

@@ -23,7 +23,7 @@ def test_self_play_beats_the_random_player_at_tic_tac_toe_within_8000_moves():
     assert preset == "tictactoe"
     config = config.with_sets([f"run.max_env_steps={BUDGET}", "eval.interval=1000000", "eval.final_episodes=0"])
     trainer = Trainer(config)
-    assert trainer.discount == -1.0  # two players, gamma 1
+    assert trainer.discount == -0.99  # two players: -gamma per move
     untrained = trainer.evaluate(100, seed_offset=-10_000, opponent="random")
     trainer.run()
     trained = trainer.evaluate(100, seed_offset=-10_000, opponent="random")

@@ -34,9 +34,19 @@ def preset_names() -> list[str]:
     return sorted(_load_all())
 
 
+PRESET_KEYS = {"description", "env_id"}
+
+
 def preset_info(name: str) -> dict[str, Any]:
     """The ``[preset]`` table of a preset: description, env_id (if tuned for one environment)."""
-    return dict(_preset_data(name).get("preset", {}))
+    info = dict(_preset_data(name).get("preset", {}))
+    unknown = set(info) - PRESET_KEYS
+    if unknown:  # e.g. a configuration key written below [preset] instead of above it
+        raise ConfigError(
+            f"preset {name!r}: unknown key(s) {', '.join(sorted(unknown))} in its [preset] table "
+            f"(allowed: {', '.join(sorted(PRESET_KEYS))}); configuration keys go above [preset] or in their section"
+        )
+    return info
 
 
 def preset_for_env(env_id: str) -> str | None:
