@@ -49,7 +49,7 @@ print(f"training budget: {BUDGET:,} environment steps; files in {WORK}")
 # two actions (push left, push right), reward $r_{t+1} = 1$ for every step the pole stays up, and
 # the episode ends when it falls (termination) or after 500 steps (truncation). An agent wants a
 # policy $\pi(a \mid s)$ that maximises the discounted return $G_t = \sum_i \gamma^i r_{t+i+1}$
-# ($\gamma$ = `Config.discount` = 0.997 here). Its value satisfies the Bellman equations
+# ($\gamma$ = `Config.discount` = 0.99 here). Its value satisfies the Bellman equations
 #
 # $$V^\pi(s) = \mathbb{E}_{a \sim \pi}\left[r + \gamma V^\pi(s')\right], \qquad Q^\pi(s, a) = r + \gamma V^\pi(s').$$
 #

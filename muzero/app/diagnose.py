@@ -261,24 +261,24 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     axes = figure.subplots(1, columns)
     ks = [e["k"] for e in per_k]
     K = report["unroll_steps"]
-    axes[0].plot(
-        [e["k"] for e in per_k if "reward_mae" in e],
-        [e["reward_mae"] for e in per_k if "reward_mae" in e],
-        "o-",
-        label="reward |error|",
-    )
-    axes[0].plot(ks, [e.get("value_mae", np.nan) for e in per_k], "s-", label="value |error|")
-    axes[0].axvline(K, color="grey", linestyle=":", label=f"K = {K}")
-    axes[0].set_xlabel("dynamics steps k")
+    rewarded = [e for e in per_k if "reward_mae" in e]
+    axes[0].plot([e["k"] for e in rewarded], [e["reward_mae"] for e in rewarded], "o-", color="C0")
+    axes[0].set_ylabel("reward |error|", color="C0")
+    value_axis = axes[0].twinx()  # values are on a much larger scale than one step's reward
+    value_axis.plot(ks, [e.get("value_mae", np.nan) for e in per_k], "s-", color="C1")
+    value_axis.set_ylabel("value |error|", color="C1")
+    axes[0].axvline(K, color="grey", linestyle=":")
+    axes[0].set_xlabel(f"dynamics steps k (dotted: K = {K})")
     axes[0].set_title("prediction error")
-    axes[0].legend(fontsize=8)
+    ends = []
     for k, style in ((0, "o-"), (K, "s--")):
         bins = next((e["value_bins"] for e in per_k if e["k"] == k and "value_bins" in e), [])
         if bins:
             axes[1].plot([b[0] for b in bins], [b[1] for b in bins], style, label=f"k = {k}")
-    low, high = axes[1].get_xlim()
-    axes[1].plot([low, high], [low, high], color="grey", linestyle=":", label="perfect")
-    axes[1].set_xlabel("predicted value")
+            ends += [v for b in bins for v in b[:2]]
+    if ends:
+        axes[1].plot([min(ends), max(ends)], [min(ends), max(ends)], color="grey", linestyle=":", label="perfect")
+    axes[1].set_xlabel("predicted value (bins)")
     axes[1].set_ylabel("actual discounted return")
     axes[1].set_title("value calibration")
     axes[1].legend(fontsize=8)

@@ -65,7 +65,6 @@ def tree_svg(tree: Tree, output: SearchOutput, b: int = 0, title: str = "") -> s
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
         f'font-size="10">',
-        "<style>text { paint-order: stroke; stroke: white; stroke-width: 3px; }</style>",
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{MARGIN}" y="{MARGIN - 10}" font-size="13">{escape(title)}</text>',
     ]
@@ -99,7 +98,14 @@ def tree_svg(tree: Tree, output: SearchOutput, b: int = 0, title: str = "") -> s
         parts.append(f'<text x="{cx:.1f}" y="{cy - 2:.1f}" text-anchor="middle">N {visits}</text>')
         parts.append(f'<text x="{cx:.1f}" y="{cy + 9:.1f}" text-anchor="middle">{value:+.2f}</text>')
     parts.append("</svg>")
-    return "\n".join(parts)
+    return "\n".join(_with_halo(part) for part in parts)
+
+
+def _with_halo(part: str) -> str:
+    """A text element drawn twice, first in a thick white stroke, so labels stay readable over lines."""
+    if not part.startswith("<text"):
+        return part
+    return part.replace("<text ", '<text stroke="white" stroke-width="3" ', 1) + part
 
 
 def _signed(x: float) -> str:
