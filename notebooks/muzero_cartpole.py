@@ -53,8 +53,10 @@ print(f"training budget: {BUDGET:,} environment steps; files in {WORK}")
 #
 # $$V^\pi(s) = \mathbb{E}_{a \sim \pi}\left[r + \gamma V^\pi(s')\right], \qquad Q^\pi(s, a) = r + \gamma V^\pi(s').$$
 #
-# MuZero never sees the true $s$ or the physics: it learns a model that predicts only what planning
-# needs, and plans in it.
+# The library uses their sampled forms: the search backs up $G \leftarrow r + \gamma G$ along each
+# simulated path (`muzero.search.tree.expand_and_backup`), and training regresses values on $n$-step
+# returns (`muzero.replay.targets.n_step_value_targets`), sections 3 and 4. MuZero never sees the true
+# $s$ or the physics: it learns a model that predicts only what planning needs, and plans in it.
 
 # %%
 env = gym.make("CartPole-v1")
