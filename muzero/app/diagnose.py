@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from muzero.envs.make import legal_mask
-from muzero.search.mcts import choose_actions, run_mcts
+from muzero.search.mcts import greedy_actions
 
 CARTPOLE_STATE = ("cart position", "cart velocity", "pole angle", "pole angular velocity")
 FORESIGHT_HORIZONS = (10, 25, 50)
@@ -53,8 +53,7 @@ def record_trajectories(agent, episodes: int, seed: int, epsilon: float = 0.0) -
                     action = int(rng.choice(np.flatnonzero(legal)))
                 else:
                     batch = agent.encoder.encode(observation)[None]
-                    result = run_mcts(agent.model, batch, agent.config.search, None, legal_actions=legal[None])
-                    action = int(choose_actions(result, 0.0, None)[0])
+                    action = int(greedy_actions(agent.model, batch, agent.config.search, legal[None])[0])
                 observation, reward, terminated, truncated, info = env.step(action)
                 raw.append(observation)
                 actions.append(action)

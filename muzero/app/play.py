@@ -13,7 +13,7 @@ import numpy as np
 
 from muzero.envs.games.display import MARKS, board_text
 from muzero.errors import UserError
-from muzero.search.mcts import choose_actions, run_mcts
+from muzero.search.mcts import greedy_actions
 
 
 def move_legend(board: np.ndarray, legal: np.ndarray) -> str:
@@ -57,8 +57,7 @@ def play_human(
                 move = _ask(legal, game.board(), read, write)
             else:
                 batch = agent.encoder.encode(observation)[None]
-                result = run_mcts(agent.model, batch, agent.config.search, rng=None, legal_actions=legal[None])
-                move = int(choose_actions(result, 0.0, None)[0])
+                move = int(greedy_actions(agent.model, batch, agent.config.search, legal[None])[0])
                 write(f"agent plays {move}")
             observation, _, terminated, truncated, info = env.step(move)
             done = terminated or truncated

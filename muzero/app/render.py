@@ -22,7 +22,7 @@ from muzero.envs.games.opponents import make_opponent
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.envs.spaces import ObservationEncoder
 from muzero.errors import UserError
-from muzero.search.mcts import Model, choose_actions, run_mcts
+from muzero.search.mcts import Model, greedy_actions
 
 SUPPORTED_SUFFIXES = (".gif", ".mp4")
 
@@ -72,8 +72,7 @@ def record_episode(
             if player is not None and observation["to_play"] != agent_colour:
                 action = player.act(observation["observation"], legal, rng)
             else:
-                result = run_mcts(model, encoder.encode(observation)[None], search, rng=None, legal_actions=legal[None])
-                action = int(choose_actions(result, 0.0, None)[0])
+                action = int(greedy_actions(model, encoder.encode(observation)[None], search, legal[None])[0])
             observation, reward, terminated, truncated, info = env.step(action)
             episode_return += float(reward)
             length += 1

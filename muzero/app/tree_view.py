@@ -118,21 +118,21 @@ def draw_search(agent, seed: int = 0, steps: int = 0, simulations: int | None = 
     Returns the SVG and a summary (the state's step, the chosen action, root visits, Q and value).
     """
     from muzero.envs.make import legal_mask
-    from muzero.search.mcts import run_mcts, search_with_tree
+    from muzero.search.mcts import greedy_actions, search_with_tree
 
     source = agent.source
     env = source.make_raw()
     try:
         observation, info = env.reset(seed=seed)
         num_actions = int(env.action_space.n)
-        for _ in range(steps):
+        for step in range(steps):
             legal = legal_mask(info.get("action_mask"), num_actions)[None]
-            result = run_mcts(
-                agent.model, agent.encoder.encode(observation)[None], agent.config.search, None, None, legal
+            action = int(
+                greedy_actions(agent.model, agent.encoder.encode(observation)[None], agent.config.search, legal)[0]
             )
-            observation, _, terminated, truncated, info = env.step(int(choose_actions(result, 0.0, None)[0]))
+            observation, _, terminated, truncated, info = env.step(action)
             if terminated or truncated:
-                raise ValueError(f"the episode ended after {_ + 1} steps; ask for fewer --steps")
+                raise ValueError(f"the episode ended after {step + 1} steps; ask for fewer --steps")
         legal = legal_mask(info.get("action_mask"), num_actions)[None]
         output, tree = search_with_tree(
             agent.model, agent.encoder.encode(observation)[None], agent.config.search, None, simulations, legal

@@ -61,6 +61,13 @@ def choose_actions(result: SearchOutput, temperature: float, rng: np.random.Gene
     return select_actions(result.visit_counts, temperature, rng)
 
 
+def greedy_actions(
+    model: Model, observation: np.ndarray, config: SearchConfig, legal_actions: np.ndarray | None = None
+) -> np.ndarray:
+    """(B,) the actions evaluation takes: a noise-free search, then its choice (most visited, or Gumbel's)."""
+    return choose_actions(run_mcts(model, observation, config, None, legal_actions=legal_actions), 0.0, None)
+
+
 def run_mcts(
     model: Model,
     observation: np.ndarray,

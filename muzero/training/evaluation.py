@@ -17,7 +17,7 @@ from muzero.config import SearchConfig
 from muzero.envs.games.opponents import make_opponent, opponents_for
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.envs.spaces import ObservationEncoder
-from muzero.search.mcts import Model, choose_actions, run_mcts
+from muzero.search.mcts import Model, greedy_actions
 
 
 class EvalResult(NamedTuple):
@@ -97,8 +97,7 @@ def _run_episodes(
     running = np.ones(len(ids), bool)
     while running.any():
         active = np.flatnonzero(running)
-        result = run_mcts(model, observation[active], search, rng=None, legal_actions=legal[active])
-        actions = choose_actions(result, 0.0, None)
+        actions = greedy_actions(model, observation[active], search, legal[active])
         for i, action in zip(active, actions, strict=True):
             obs, reward, terminated, truncated, info = envs[i].step(int(action))
             returns[ids[i]] += reward
@@ -145,8 +144,7 @@ def play_games(
         if len(agent):
             batch = np.stack([encoder.encode(observations[i]) for i in agent])
             legal = np.stack([masks[i] for i in agent])
-            result = run_mcts(model, batch, search, rng=None, legal_actions=legal)
-            moves.update(zip(agent.tolist(), choose_actions(result, 0.0, None).tolist(), strict=True))
+            moves.update(zip(agent.tolist(), greedy_actions(model, batch, search, legal).tolist(), strict=True))
         for i in active[to_play != colour[active]]:
             moves[int(i)] = opponent.act(observations[i]["observation"], masks[i], rngs[i])
         for i, move in moves.items():
