@@ -8,6 +8,7 @@ import json
 import struct
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -90,8 +91,16 @@ def test_tensorboard_and_wandb_receive_the_same_scalars(tmp_path, monkeypatch):
     close(board, rows)
 
 
-def test_a_resumed_run_leaves_no_stale_or_doubled_points(tmp_path):
-    """A run dies at 80 steps with its last checkpoint at 64; the resumed run's curves continue from 64."""
+def test_a_resumed_run_leaves_no_stale_or_doubled_points(tmp_path, monkeypatch):
+    """A run dies at 80 steps with its last checkpoint at 64; the resumed run's curves continue from 64.
+
+    tensorboardX's clock is frozen so that both sessions open their event files in the same second, as
+    they do on a fast machine (a file named by the second alone was then truncated by the resume).
+    """
+    import tensorboardX.event_file_writer
+
+    frozen = SimpleNamespace(time=lambda: 1_790_000_000.0)
+    monkeypatch.setattr(tensorboardX.event_file_writer, "time", frozen)
     run_dir = tmp_path / "run"
     config = Config().with_sets([*TINY, "run.checkpoint_interval=32", "run.max_env_steps=128"])
 

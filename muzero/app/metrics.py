@@ -59,7 +59,11 @@ class MetricsLogger:
             self.writer.writerow(HEADER)
         # Steps after the checkpoint are purged: everything at its step was logged before it was written.
         purge = None if not resume_step else resume_step + 1
-        self.events = SummaryWriter(str(run_dir), purge_step=purge, flush_secs=30)
+        # tensorboardX names event files by the second they were opened: a session resumed within the
+        # same second would reopen (and truncate) the previous session's file. A nanosecond suffix keeps
+        # every session's file apart and sorts them in the order they were written.
+        suffix = f".{time.time_ns():020d}"
+        self.events = SummaryWriter(str(run_dir), purge_step=purge, flush_secs=30, filename_suffix=suffix)
         self.tracker = tracker
         self.loss_interval = loss_interval
         self.speed_interval = speed_interval_seconds
