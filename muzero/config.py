@@ -216,6 +216,14 @@ class LearnerConfig(_Section):
         "of the observations actually reached (0 = off).",
         low=0.0,
     )
+    compile: str = param(
+        "auto",
+        "Compile the loss with torch.compile: 'on', 'off', or 'auto' (on when a run plans at least 20,000 "
+        "gradient steps). About 1.8x faster gradient steps on a CPU; the first compilation on a machine takes "
+        "30-50 s, later runs load it from the on-disk cache in about 3 s. Falls back to eager with a warning "
+        "when compilation fails.",
+        choices=("auto", "on", "off"),
+    )
 
 
 @dataclass(frozen=True)
@@ -258,6 +266,12 @@ class EvalConfig(_Section):
         100, "Episodes that must average solve_threshold before a run counts as solved.", low=1
     )
     final_episodes: int = param(100, "Episodes in the final evaluation reported at the end of training.", low=0)
+    max_episode_return: float | None = param(
+        None,
+        "The largest return one episode can have (CartPole-v1: 500). When set, a confirmation stops as soon as "
+        "its mean can no longer reach the solve threshold (what counts as solved is unchanged); games use 1, "
+        "a win. None: confirmations play every episode.",
+    )
     solve_threshold: float | None = param(
         None,
         "Mean return that counts as solved (default: the environment's reward threshold); for a two-player game the "

@@ -95,7 +95,8 @@ def test_presets_are_data_keyed_by_environment_id(monkeypatch):
     assert name == "generic" and config.env.id == "CartPole-v1" and config != presets.cartpole()
     config, name = presets.resolve("Blackjack-v1", None)  # no preset tuned for it: the generic one
     assert name == "generic" and config.env.id == "Blackjack-v1" and config == presets.generic("Blackjack-v1")
-    assert presets.cartpole() == Config()  # CartPole's preset is the defaults, as documented
+    # CartPole's preset is the defaults (tuned on it) plus the one fact about it: an episode returns at most 500.
+    assert presets.cartpole() == Config().with_sets(["eval.max_episode_return=500"])
     for name in presets.preset_names():  # every shipped preset builds (valid keys and ranges)
         assert isinstance(presets.get_preset(name), Config)
     # A preset file is plain TOML: a broken key is reported with the preset's name.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +13,7 @@ from muzero.config import LearnerConfig, NetworkConfig
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import scalar_to_two_hot
 from muzero.replay.buffer import TrainingBatch
-from muzero.training.learner import Learner, cross_entropy, muzero_loss
+from muzero.training.learner import COMPILE_MIN_STEPS, Learner, cross_entropy, muzero_loss
 
 K = 3
 
@@ -86,14 +89,10 @@ def test_importance_weights_scale_each_sample():
     assert full.item() != single.item()
 
 
-def test_learner_fits_a_fixed_batch_and_returns_priorities():
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=32, latent_size=16))
-    learner = Learner(network, LearnerConfig(learning_rate=3e-3, lr_warmup_steps=1, unroll_steps=K))
-    batch_size = 32
+def random_batch(batch_size: int = 32, seed: int = 0) -> TrainingBatch:
+    rng = np.random.default_rng(seed)
     policy = rng.dirichlet([1, 1], size=(batch_size, K + 1)).astype(np.float32)
-    batch = TrainingBatch(
+    return TrainingBatch(
         observation=rng.normal(size=(batch_size, 4)).astype(np.float32),
         actions=rng.integers(0, 2, size=(batch_size, K)),
         target_value=rng.uniform(0, 30, size=(batch_size, K + 1)).astype(np.float32),
@@ -107,6 +106,14 @@ def test_learner_fits_a_fixed_batch_and_returns_priorities():
         weight=np.ones(batch_size, np.float32),
         index=np.arange(batch_size),
     )
+
+
+def test_learner_fits_a_fixed_batch_and_returns_priorities():
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=32, latent_size=16))
+    learner = Learner(network, LearnerConfig(learning_rate=3e-3, lr_warmup_steps=1, unroll_steps=K))
+    batch_size = 32
+    batch = random_batch(batch_size)
     first, priorities = learner.update(batch)
     assert priorities.shape == (batch_size,) and (priorities >= 0).all()
     for _ in range(300):
@@ -198,3 +205,62 @@ def test_consistency_target_branch_is_a_stop_gradient():
     target = network.project(network.represent(batch["next_observations"][:, 0]), with_head=False)
     target.sum().backward()
     assert any(p.grad.abs().sum() > 0 for p in network.representation_net.parameters())
+
+
+def twin_learners(compile_mode: str) -> tuple[Learner, Learner]:
+    """An eager learner and one with ``learner.compile = compile_mode``, from identical weights."""
+    torch.manual_seed(0)
+    network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=32, latent_size=16))
+    twin = copy.deepcopy(network)
+    eager = Learner(network, LearnerConfig(unroll_steps=K, compile="off"))
+    other = Learner(twin, LearnerConfig(unroll_steps=K, compile=compile_mode))
+    return eager, other
+
+
+def test_auto_compiles_only_runs_long_enough_to_repay_it(monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+    for mode, planned, compiled in [
+        ("auto", COMPILE_MIN_STEPS - 1, False),
+        ("auto", COMPILE_MIN_STEPS, True),
+        ("on", 1, True),
+        ("off", 10**9, False),
+    ]:
+        _, learner = twin_learners(mode)
+        learner.prepare(planned)
+        assert learner.compiled is compiled, (mode, planned)
+
+
+def test_a_compiled_learner_takes_the_same_steps_as_the_eager_one(monkeypatch):
+    """The whole learner step with the loss compiled (torch.compile) matches eager within float rounding."""
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+    eager, compiled = twin_learners("on")
+    compiled.prepare(1)
+    for seed in range(3):
+        batch = random_batch(seed=seed)
+        (a, pa), (b, pb) = eager.update(batch), compiled.update(batch)
+        assert compiled.compiled  # it did compile, and did not fall back
+        assert a.total == pytest.approx(b.total, rel=1e-4)
+        np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-3)  # |v - z| on returns up to 30
+    for p, q in zip(eager.network.parameters(), compiled.network.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failing_compilation_warns_once_and_trains_eagerly(monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+
+    def broken_compile(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    eager, learner = twin_learners("on")
+    learner.prepare(1)
+    batch = random_batch()
+    with pytest.warns(UserWarning, match="torch.compile failed .*no C\\+\\+ compiler"):
+        losses, _ = learner.update(batch)
+    assert not learner.compiled
+    assert losses.total == eager.update(batch)[0].total  # the same eager step
+    learner.prepare(10**9)  # a later run does not try again
+    assert not learner.compiled

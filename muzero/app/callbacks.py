@@ -169,7 +169,9 @@ class StopTrainingOnRewardThreshold(BaseCallback):
         if self.reward_threshold is None:
             # A confirmation runs only while unsolved, and it reaching the threshold is what marks the solve.
             threshold = self.trainer.solve_threshold
-            reached = kind == "confirm" and threshold is not None and result.mean >= threshold
+            reached = (
+                kind == "confirm" and threshold is not None and not result.stopped_early and result.mean >= threshold
+            )
         else:
             reached = kind == "periodic" and result.mean >= self.reward_threshold
         if reached and not self.reached and self.verbose:

@@ -70,17 +70,18 @@ class ProgressPrinter:
     def on_eval(self, trainer: Trainer, result: EvalResult, kind: str) -> None:
         s = result.summary()
         label = {"periodic": "evaluation", "confirm": "confirmation", "final": "final evaluation"}[kind]
+        early = " (stopped early: the threshold was out of reach)" if result.stopped_early else ""
         if result.games:
             name = next(iter(result.games))
             self._emit(
                 f"{label} at {trainer.counters.env_steps:,} env steps: score {s['mean']:.3f} against {name} "
-                f"(W/D/L {s['wins']}/{s['draws']}/{s['losses']}) over {s['episodes']} games",
+                f"(W/D/L {s['wins']}/{s['draws']}/{s['losses']}) over {s['episodes']} games{early}",
                 transient=False,
             )
             return
         self._emit(
             f"{label} at {trainer.counters.env_steps:,} env steps: mean {s['mean']:.1f} "
-            f"(min {s['min']:.0f}, max {s['max']:.0f}) over {s['episodes']} episodes",
+            f"(min {s['min']:.0f}, max {s['max']:.0f}) over {s['episodes']} episodes{early}",
             transient=False,
         )
 

@@ -210,6 +210,7 @@ def train(
     try:
         if callback is not None:
             callback.on_training_start()
+        trainer.learner.announce = printer.message if printer else None
         with stop_on_interrupt(trainer, printer):
             trainer.run(budget)
         if trainer.stop_reason == "interrupted":
@@ -225,6 +226,7 @@ def train(
         where = f"; the last good checkpoint is {run_dir / CHECKPOINT_NAME}" if run_dir else ""
         _say(printer, f"training stopped: {error}{where}")
     finally:
+        trainer.learner.announce = None
         if printer:
             printer.close()
 

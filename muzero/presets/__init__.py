@@ -85,7 +85,7 @@ def _preset_data(name: str) -> dict[str, Any]:
 
 
 def cartpole() -> Config:
-    """CartPole-v1. The defaults of ``Config`` were tuned on it (see the README for measured results)."""
+    """CartPole-v1: the defaults of ``Config`` (tuned on it, see the README) and its largest episode return."""
     return get_preset("cartpole")
 
 

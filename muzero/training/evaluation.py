@@ -24,6 +24,9 @@ class EvalResult(NamedTuple):
     returns: np.ndarray  # (episodes,) undiscounted returns; for games the agent's score per game
     lengths: np.ndarray  # (episodes,) steps
     games: dict | None = None  # games only: {opponent: {"first"|"second": {"wins", "draws", "losses"}, "score"}}
+    # Stopped before every episode ended because the mean could no longer reach the threshold it was asked
+    # about (``StopBelow``); returns and lengths then hold the finished episodes only.
+    stopped_early: bool = False
 
     @property
     def mean(self) -> float:
@@ -47,6 +50,23 @@ class EvalResult(NamedTuple):
         return {k: first["first"][k] + first["second"][k] for k in ("wins", "draws", "losses")}
 
 
+class StopBelow(NamedTuple):
+    """Stop an evaluation once its mean cannot reach ``threshold``, every episode returning at most ``bound``.
+
+    After the finished episodes returned S in total, the N - n unfinished ones can add at most
+    (N - n) * bound: once S + (N - n) * bound < N * threshold, the outcome "below the threshold" is decided
+    and playing on cannot change it. Nothing is decided early for an evaluation that reaches the threshold.
+    """
+
+    threshold: float
+    bound: float
+
+    def decided(self, returns: np.ndarray, finished: np.ndarray) -> bool:
+        unfinished = len(returns) - int(finished.sum())
+        total = float(returns[finished].sum()) + unfinished * self.bound
+        return bool(finished.any()) and total < len(returns) * self.threshold
+
+
 def evaluate(
     model: Model,
     source: EnvSource | str,
@@ -56,22 +76,32 @@ def evaluate(
     max_parallel: int = 100,
     on_step: Callable[[int, int], None] | None = None,
     opponent: str | None = None,
+    stop_below: StopBelow | None = None,
 ) -> EvalResult:
     """Mean of ``episodes`` greedy episodes, seeded seed, seed+1, ...; ``on_step(done, total)`` reports progress.
 
     Where the environment publishes ``info["action_mask"]``, the search's root (and so the action
     taken) is restricted to the legal actions. A game plays ``episodes`` games against ``opponent``
-    (default: the first of the game's opponents, e.g. the perfect player for tic-tac-toe).
+    (default: the first of the game's opponents, e.g. the perfect player for tic-tac-toe). With
+    ``stop_below`` the evaluation ends as soon as its mean is known to fall below that threshold.
     """
     if isinstance(source, str):
         source = EnvSource(source)
     if source.game is not None:
-        return play_games(model, source, opponent or opponents_for(source.game)[0], episodes, seed, search, on_step)
+        name = opponent or opponents_for(source.game)[0]
+        return play_games(model, source, name, episodes, seed, search, on_step, stop_below)
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, np.int64)
+    finished = np.zeros(episodes, bool)
+    stopped = False
     for first in range(0, episodes, max_parallel):
         ids = np.arange(first, min(first + max_parallel, episodes))
-        _run_episodes(model, source, ids, seed, search, returns, lengths, on_step, episodes)
+        stop = _run_episodes(model, source, ids, seed, search, returns, lengths, finished, on_step, stop_below)
+        if stop:
+            stopped = not finished.all()
+            break
+    if stopped:
+        return EvalResult(returns[finished], lengths[finished], stopped_early=True)
     return EvalResult(returns, lengths)
 
 
@@ -83,9 +113,11 @@ def _run_episodes(
     search: SearchConfig,
     returns: np.ndarray,
     lengths: np.ndarray,
+    finished: np.ndarray,
     on_step: Callable[[int, int], None] | None,
-    total: int,
-) -> None:
+    stop_below: StopBelow | None,
+) -> bool:
+    """Play episodes ``ids`` to their ends (filling returns, lengths, finished); True if ``stop_below`` decided."""
     envs = [source.make() for _ in ids]
     num_actions = int(envs[0].action_space.n)
     observation = np.zeros((len(ids), envs[0].observation_space.shape[0]), np.float32)
@@ -106,10 +138,14 @@ def _run_episodes(
             legal[i] = legal_mask(info.get("action_mask"), num_actions)
             if terminated or truncated:
                 running[i] = False
+                finished[ids[i]] = True
         if on_step is not None:
-            on_step(int((~running).sum()) + int(ids[0]), total)
+            on_step(int(finished.sum()), len(finished))
+        if stop_below is not None and stop_below.decided(returns, finished):
+            break
     for env in envs:
         env.close()
+    return stop_below is not None and stop_below.decided(returns, finished)
 
 
 def play_games(
@@ -120,9 +156,13 @@ def play_games(
     seed: int,
     search: SearchConfig,
     on_step: Callable[[int, int], None] | None = None,
+    stop_below: StopBelow | None = None,
 ) -> EvalResult:
     """``games`` games of the agent (greedy search) against an opponent, side by side; even games the agent
-    moves first. Game i is seeded ``seed + i`` (the environment and the opponent's choice among equal moves)."""
+    moves first. Game i is seeded ``seed + i`` (the environment and the opponent's choice among equal moves).
+
+    With ``stop_below``, play ends once the mean score cannot reach its threshold (a game scores at most 1).
+    """
     opponent = make_opponent(opponent_name, source.game)
     envs = [source.make_raw() for _ in range(games)]
     encoder = ObservationEncoder(envs[0].observation_space)
@@ -157,6 +197,12 @@ def play_games(
                 scores[i] = 0.5 if winner < 0 else float(winner == colour[i])
         if on_step is not None:
             on_step(int((~running).sum()), games)
+        if stop_below is not None and running.any() and stop_below._replace(bound=1.0).decided(scores, ~running):
+            for env in envs:
+                env.close()
+            done = ~running
+            record = {opponent_name: game_record(scores[done], colour[done])}
+            return EvalResult(scores[done], lengths[done], record, stopped_early=True)
     for env in envs:
         env.close()
     return EvalResult(scores, lengths, {opponent_name: game_record(scores, colour)})

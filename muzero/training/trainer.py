@@ -33,7 +33,7 @@ from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
 from muzero.seeding import FINAL_EVAL_SEEDS, seed_everything
 from muzero.training.acting import Actor
-from muzero.training.evaluation import EvalResult, evaluate
+from muzero.training.evaluation import EvalResult, StopBelow, evaluate
 from muzero.training.learner import Learner, Losses
 from muzero.training.reanalyse import Reanalyser
 
@@ -166,6 +166,8 @@ class Trainer:
         self.stop_reason = None
         self._session_base = self.counters.wall_seconds
         self._session_start = time.perf_counter()
+        planned = (budget - self.counters.env_steps) * self.config.acting.train_ratio
+        self.learner.prepare(int(planned))
         with torch_settings(self.config.run.threads, self.config.run.flush_denormal):
             while self.counters.env_steps < budget and self.stop_reason is None:
                 self.iteration()
@@ -231,7 +233,13 @@ class Trainer:
             observer.on_train_step(self, losses)
         return losses
 
-    def evaluate(self, episodes: int, seed_offset: int = 0, opponent: str | None = None) -> EvalResult:
+    def evaluate(
+        self,
+        episodes: int,
+        seed_offset: int = 0,
+        opponent: str | None = None,
+        stop_below: StopBelow | None = None,
+    ) -> EvalResult:
         """Greedy episodes seeded from this run's own block of evaluation seeds (``muzero.seeding``).
 
         A game plays ``opponent`` (default ``eval.opponent``, else the game's first opponent).
@@ -243,13 +251,19 @@ class Trainer:
             self.generators.eval_seed + seed_offset,
             self.config.search,
             opponent=opponent or self.config.eval.opponent,
+            stop_below=stop_below,
         )
 
-    def _fresh_evaluation(self, episodes: int) -> EvalResult:
+    def _fresh_evaluation(self, episodes: int, stop_below: StopBelow | None = None) -> EvalResult:
         """A periodic or confirming evaluation on episode seeds no evaluation of this run has used."""
         offset = FINAL_EVAL_SEEDS + self.counters.eval_episodes
         self.counters.eval_episodes += episodes
-        return self.evaluate(episodes, seed_offset=offset)
+        return self.evaluate(episodes, seed_offset=offset, stop_below=stop_below)
+
+    def _confirmation_stop(self, threshold: float) -> StopBelow | None:
+        """When a confirmation may stop early: games (a game scores at most 1), or a known eval.max_episode_return."""
+        bound = 1.0 if self.spec.two_player else self.config.eval.max_episode_return
+        return None if bound is None else StopBelow(threshold, bound)
 
     def periodic_evaluation(self) -> None:
         """Evaluate; if the threshold is reached, confirm it on fresh episodes before calling the run solved."""
@@ -261,9 +275,9 @@ class Trainer:
         threshold = self.solve_threshold
         if threshold is None or result.mean < threshold or c.solved:
             return
-        confirm = self._fresh_evaluation(self.config.eval.confirm_episodes)
+        confirm = self._fresh_evaluation(self.config.eval.confirm_episodes, self._confirmation_stop(threshold))
         self._notify_eval(confirm, "confirm")
-        if confirm.mean >= threshold:
+        if not confirm.stopped_early and confirm.mean >= threshold:
             c.solved = True
             c.env_steps_to_solve = c.env_steps
             c.seconds_to_solve = self.elapsed()

@@ -1,0 +1,99 @@
+"""Evaluations that stop once their outcome is decided, without changing what they decide."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from muzero.config import Config, SearchConfig
+from muzero.envs.make import EnvSource
+from muzero.training.evaluation import StopBelow, evaluate
+from tests.models import RandomModel
+
+SEARCH = SearchConfig(num_simulations=4)
+
+
+def test_stop_below_decides_only_when_no_outcome_of_the_rest_can_reach_the_threshold():
+    stop = StopBelow(threshold=475.0, bound=500.0)
+    returns = np.zeros(100)
+    finished = np.zeros(100, bool)
+    assert not stop.decided(returns, finished)  # nothing played: anything is possible
+    finished[:5] = True
+    returns[:5] = 0.0  # 5 empty episodes: 95 * 500 = 47,500 = 100 * 475, still reachable
+    assert not stop.decided(returns, finished)
+    returns[4] = -0.5  # now 47,499.5 at best
+    assert stop.decided(returns, finished)
+    returns[:] = 500.0
+    finished[:] = True
+    assert not stop.decided(returns, finished)  # a reached threshold is never "decided below"
+
+
+def test_a_hopeless_evaluation_stops_early_and_agrees_with_the_full_one():
+    model, source = RandomModel(2, seed=3), EnvSource("CartPole-v1")
+    full = evaluate(model, source, 40, 7, SEARCH)
+    early = evaluate(model, source, 40, 7, SEARCH, stop_below=StopBelow(475.0, 500.0))
+    assert full.mean < 475.0 and not full.stopped_early and len(full.returns) == 40
+    assert early.stopped_early and 0 < len(early.returns) < 40
+    assert early.lengths.sum() < full.lengths.sum()
+    # The episodes it finished are the full evaluation's episodes, played identically.
+    assert set(early.returns.tolist()) <= set(full.returns.tolist())
+    assert early.returns.sum() + (40 - len(early.returns)) * 500.0 < 40 * 475.0
+
+
+def test_an_evaluation_that_reaches_its_threshold_plays_every_episode():
+    model, source = RandomModel(2, seed=3), EnvSource("CartPole-v1")
+    full = evaluate(model, source, 30, 7, SEARCH)
+    threshold = float(full.returns.min())  # every episode reaches it
+    result = evaluate(model, source, 30, 7, SEARCH, stop_below=StopBelow(threshold, 500.0))
+    assert not result.stopped_early
+    np.testing.assert_array_equal(result.returns, full.returns)
+
+
+def test_games_stop_early_against_the_perfect_player():
+    pytest.importorskip("pettingzoo")
+    source = EnvSource("tictactoe_v3")
+    model = RandomModel(9, embedding_size=source.spec().observation_size, seed=1, two_player=True)
+    full = evaluate(model, source, 40, 0, SEARCH, opponent="perfect")
+    early = evaluate(model, source, 40, 0, SEARCH, opponent="perfect", stop_below=StopBelow(0.5, 1.0))
+    assert full.mean < 0.5
+    assert early.stopped_early and len(early.returns) < 40
+    record = early.games["perfect"]
+    played = sum(record[c][k] for c in ("first", "second") for k in ("wins", "draws", "losses"))
+    assert played == len(early.returns)
+
+
+@pytest.mark.parametrize("bound", [None, 4.0])
+def test_a_confirmation_stopped_early_never_counts_as_a_solve(bound):
+    """Every CartPole episode lasts at least 8 steps, so a threshold of 5 is always reached; a (wrong) bound of
+    4 per episode makes the confirmation "decided below" after its first episode, and the run stays unsolved
+    although the episodes it did finish averaged above the threshold."""
+    from muzero.training.trainer import Trainer
+
+    sets = [
+        "env.num_envs=2",
+        "search.num_simulations=4",
+        "acting.min_replay_size=100000",
+        "eval.interval=8",
+        "eval.episodes=2",
+        "eval.solve_threshold=5",
+        "eval.confirm_episodes=20",
+    ]
+    if bound is not None:
+        sets.append(f"eval.max_episode_return={bound}")
+    seen = []
+
+    class Observer:
+        def on_eval(self, trainer, result, kind):
+            seen.append((kind, result))
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    trainer = Trainer(Config().with_sets(sets), observers=[Observer()])
+    trainer.run(8)
+    (confirm,) = [result for kind, result in seen if kind == "confirm"]
+    assert confirm.mean >= 5.0
+    if bound is None:
+        assert not confirm.stopped_early and len(confirm.returns) == 20 and trainer.counters.solved
+    else:
+        assert confirm.stopped_early and len(confirm.returns) < 20 and not trainer.counters.solved
