@@ -31,6 +31,11 @@ def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:
     cfg = config.learner
     sample = trainer.sample_batch  # targets, value reanalysis and (learner.reanalyse_fraction) Reanalyse
 
+    # Compile as a run of this configuration would (learner.compile; auto compiles for a full run's budget).
+    trainer.learner.prepare(int(config.run.max_env_steps * config.acting.train_ratio))
+    started = time.perf_counter()
+    trainer.learner.update(sample())
+    first_update = time.perf_counter() - started
     for _ in range(20):
         trainer.learner.update(sample())
     sample_time = update_time = 0.0
@@ -50,6 +55,8 @@ def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:
         "batch_size": cfg.batch_size,
         "unroll_steps": cfg.unroll_steps,
         "threads": config.run.threads,
+        "compiled": trainer.learner.compiled,
+        "first_update_s": round(first_update, 2),  # includes compiling (or loading it from the cache)
         "train_steps_per_s": round(steps / total, 1),
         "ms_per_step": round(1000 * total / steps, 3),
         "ms_sampling_and_targets": round(1000 * sample_time / steps, 3),
