@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from muzero.config import LearnerConfig, NetworkConfig
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import scalar_to_two_hot
 from muzero.replay.buffer import TrainingBatch
-from muzero.training.learner import COMPILE_MIN_STEPS, Learner, cross_entropy, muzero_loss
+from muzero.training.learner import COMPILE_MIN_STEPS, Learner, compile_cache_dir, cross_entropy, muzero_loss
 
 K = 3
 
@@ -207,6 +206,12 @@ def test_consistency_target_branch_is_a_stop_gradient():
     assert any(p.grad.abs().sum() > 0 for p in network.representation_net.parameters())
 
 
+def keep_compile_cache_where_it_is(monkeypatch) -> None:
+    """Pin PyTorch's kernel cache to the one compiling learners use (restored after the test): never the
+    working directory, which an empty variable would mean."""
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(compile_cache_dir()))
+
+
 def twin_learners(compile_mode: str) -> tuple[Learner, Learner]:
     """An eager learner and one with ``learner.compile = compile_mode``, from identical weights."""
     torch.manual_seed(0)
@@ -218,7 +223,7 @@ def twin_learners(compile_mode: str) -> tuple[Learner, Learner]:
 
 
 def test_auto_compiles_only_runs_long_enough_to_repay_it(monkeypatch):
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+    keep_compile_cache_where_it_is(monkeypatch)
     for mode, planned, compiled in [
         ("auto", COMPILE_MIN_STEPS - 1, False),
         ("auto", COMPILE_MIN_STEPS, True),
@@ -232,7 +237,7 @@ def test_auto_compiles_only_runs_long_enough_to_repay_it(monkeypatch):
 
 def test_a_compiled_learner_takes_the_same_steps_as_the_eager_one(monkeypatch):
     """The whole learner step with the loss compiled (torch.compile) matches eager within float rounding."""
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+    keep_compile_cache_where_it_is(monkeypatch)
     eager, compiled = twin_learners("on")
     compiled.prepare(1)
     for seed in range(3):
@@ -246,7 +251,7 @@ def test_a_compiled_learner_takes_the_same_steps_as_the_eager_one(monkeypatch):
 
 
 def test_a_failing_compilation_warns_once_and_trains_eagerly(monkeypatch):
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", os.environ.get("TORCHINDUCTOR_CACHE_DIR", ""))
+    keep_compile_cache_where_it_is(monkeypatch)
 
     def broken_compile(function, **kwargs):
         def fail(*args):
