@@ -4,10 +4,11 @@ Trains one seed and, at every periodic evaluation, prints the evaluation's mean 
 replay buffer holds at that moment: how many episodes in it truly ended (the pole fell or the cart
 left the track) rather than being cut off at 500 steps, and how many stored states were close to
 failing (pole angle beyond 0.15 rad or cart beyond 1.8, out of the limits 0.21 and 2.4). A run
-that oscillates while its buffer holds no failures is forgetting what failure looks like.
+that oscillates while its buffer holds no failures is forgetting what failure looks like. The
+episode endings kept apart by ``replay.end_reservoir`` are counted separately.
 
     python benchmarks/forgetting.py --seed 6
-    python benchmarks/forgetting.py --seed 6 --set replay.capacity=20000
+    python benchmarks/forgetting.py --seed 6 --set replay.end_reservoir=1000
 
 Prints one JSON line per evaluation (stderr shows progress), then a summary line.
 """
@@ -35,7 +36,8 @@ class ReplayProbe:
         if kind != "periodic":
             return
         replay = trainer.replay
-        stored = replay.position >= 0
+        acting = np.arange(replay.position.shape[0]) < replay.num_envs  # rings of the acting environments
+        stored = (replay.position >= 0) & acting[:, None]
         live = stored & ~replay.is_final
         obs = replay.observation[live]
         near_fail = (np.abs(obs[:, 2]) > 0.15) | (np.abs(obs[:, 0]) > 1.8)
@@ -47,6 +49,7 @@ class ReplayProbe:
             "terminations_in_replay": int((stored & replay.is_final & replay.terminated).sum()),
             "truncations_in_replay": int((stored & replay.is_final & ~replay.terminated).sum()),
             "near_failure_share": round(float(near_fail.mean()) if len(obs) else 0.0, 4),
+            "endings_in_reservoir": int(((replay.position >= 0) & replay.is_final & ~acting[:, None]).sum()),
         }
         self.rows.append(row)
         print(json.dumps(row), flush=True)

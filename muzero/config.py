@@ -168,6 +168,15 @@ class ReplayConfig(_Section):
     priority_epsilon: float = param(
         1e-3, "Added to |v - z| so no stored position has priority 0.", low=0.0, low_open=True
     )
+    end_reservoir: int = param(
+        0,
+        "Rows kept apart for the last steps of episodes that truly ended (a fall, a crash, a goal), so that a "
+        "good agent's long episodes cannot push every ending out of replay (0 = off; memory grows by this).",
+        low=0,
+    )
+    end_tail_steps: int = param(
+        20, "Steps before a true episode end copied into the end reservoir (with the final row).", low=1
+    )
 
 
 @dataclass(frozen=True)

@@ -105,12 +105,17 @@ def test_state_dict_round_trip():
         np.testing.assert_array_equal(x, y)
 
 
-def test_targets_across_ring_wraparound_with_several_environments_match_a_plain_recomputation():
+@pytest.mark.parametrize("end_reservoir", [0, 40])
+def test_targets_across_ring_wraparound_with_several_environments_match_a_plain_recomputation(end_reservoir):
     """Three environments, episodes of random lengths ending by termination or truncation, rings wrapped many
-    times: every samplable row's value, reward and policy targets equal those recomputed from a plain log."""
+    times: every samplable row's value, reward and policy targets equal those recomputed from a plain log.
+
+    With an end reservoir, the copies of terminated episodes' last steps are rows like any other: their
+    targets too equal the plain recomputation (a copied ending is a complete short episode)."""
     rng = np.random.default_rng(0)
     num_envs, unroll, td, gamma = 3, 3, 4, 0.9
-    replay = ReplayBuffer(num_envs, 1, 2, ReplayConfig(capacity=3 * 17))
+    config = ReplayConfig(capacity=3 * 17, end_reservoir=end_reservoir, end_tail_steps=6)
+    replay = ReplayBuffer(num_envs, 1, 2, config)
     log = [[] for _ in range(num_envs)]  # per env: rows (id, reward, value, final, terminated, policy)
     next_id = 0
     for _ in range(120):
@@ -131,14 +136,20 @@ def test_targets_across_ring_wraparound_with_several_environments_match_a_plain_
             for i, e in enumerate(ending):
                 value = 0.0 if terminated[i] else final_values[i]
                 log[e].append((final_ids[i], 0.0, value, True, bool(terminated[i]), np.zeros(2)))
-    assert replay.head.min() > 4 * replay.rows_per_env  # wrapped several times
+    assert replay.head[:num_envs].min() > 4 * replay.rows_per_env  # wrapped several times (the reservoir too)
 
-    index = np.flatnonzero(replay.tree.get(np.arange(num_envs * replay.rows_per_env)) > 0)
+    rings = num_envs + replay.reservoir_rings
+    index = np.flatnonzero(replay.tree.get(np.arange(rings * replay.rows_per_env)) > 0)
     batch = replay.batch_at(index, unroll, td, gamma, rng)
-    for row, flat in enumerate(index):
-        env = flat // replay.rows_per_env
+    where = {int(r[0]): (e, i) for e in range(num_envs) for i, r in enumerate(log[e])}  # row id -> (env, index)
+    kept = index // replay.rows_per_env >= num_envs
+    assert kept.any() == (end_reservoir > 0)
+    for row in range(len(index)):
+        env, t = where[int(batch.observation[row, 0])]
         rows = log[env]
-        t = next(i for i, r in enumerate(rows) if r[0] == int(batch.observation[row, 0]))
+        if kept[row]:  # a copy: of one of the last end_tail_steps steps of an episode that terminated
+            end = next(i for i in range(t, len(rows)) if rows[i][3])
+            assert rows[end][4] and end - t <= 6
         # The episode's last stored row: its final row, or the newest row if it is still running.
         d = next((i for i in range(t, len(rows)) if rows[i][3]), len(rows) - 1) - t
         terminal = rows[t + d][4]
@@ -157,3 +168,40 @@ def test_targets_across_ring_wraparound_with_several_environments_match_a_plain_
                 assert batch.target_reward[row, k] == pytest.approx(rows[t + k - 1][1], rel=1e-6)
             if t + k <= t + d and not rows[t + k][3]:
                 np.testing.assert_allclose(batch.target_policy[row, k], rows[t + k][5], rtol=1e-6)
+
+
+def test_the_end_reservoir_keeps_falls_that_long_episodes_pushed_out():
+    """One environment: a short episode that falls, then long episodes that are cut off; the fall's last steps
+    outlive it in the ring and stay samplable, truncated endings are never copied, and a resumed buffer
+    keeps them."""
+    config = ReplayConfig(capacity=20, end_reservoir=8, end_tail_steps=3)
+    replay = ReplayBuffer(1, 1, 2, config)
+
+    def play(first: int, steps: int, terminated: bool) -> None:
+        for t in range(first, first + steps):
+            replay.add_step(
+                np.full((1, 1), t, np.float32), np.full((1, 2), 0.5), np.zeros(1), np.zeros(1, int), np.ones(1)
+            )
+        final = np.full((1, 1), first + steps, np.float32)
+        replay.end_episodes(np.array([0]), final, np.array([terminated]), np.zeros(1))
+
+    play(0, 5, terminated=True)  # rows 0..4, final row 5: the tail kept is rows 2, 3, 4 and the final row 5
+    for first in (100, 200, 300):
+        play(first, 30, terminated=False)  # cut off: nothing copied; the ring of 20 forgets rows 0..5
+    assert replay.ends_kept == 1
+    stored = replay.observation[0, :, 0][replay.position[0] >= 0]
+    assert not np.isin([2, 3, 4, 5], stored).any()
+    ring = replay.num_envs
+    kept = replay.observation[ring, :4, 0]
+    np.testing.assert_array_equal(kept, [2, 3, 4, 5])
+    assert replay.terminated[ring, 3] and replay.is_final[ring, 3]
+    batch = replay.sample(2_000, 2, 3, 1.0, np.random.default_rng(0))
+    from_reservoir = batch.observation[batch.index // replay.rows_per_env == ring, 0]
+    assert set(from_reservoir.tolist()) == {2.0, 3.0, 4.0}  # the final row itself is never sampled
+    # Row 3 of the copy: two rewards of 1, then the fall (value 0 beyond it): exact targets.
+    at_3 = np.flatnonzero(batch.observation[:, 0] == 3)[0]
+    np.testing.assert_allclose(batch.target_value[at_3], [2.0, 1.0, 0.0])
+    copy = ReplayBuffer(1, 1, 2, config)
+    copy.load_state_dict(replay.state_dict())
+    assert copy.ends_kept == 1
+    np.testing.assert_array_equal(copy.observation, replay.observation)

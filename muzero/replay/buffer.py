@@ -7,7 +7,11 @@ an episode ends, one more *final row* holds the observation it ended on, whether
 (terminated) or was cut off (truncated), and the network's value of that observation for
 bootstrapping. Rows are addressed by absolute position p (row p of env e lives at p mod L).
 
-Memory is bounded: ``capacity`` rows in all; the oldest rows are overwritten first.
+Memory is bounded: ``capacity`` rows in all; the oldest rows are overwritten first. With
+``end_reservoir`` > 0, a few extra rings keep copies of the last ``end_tail_steps`` steps of every
+episode that truly ended (terminated, not cut off): once an agent plays long episodes, its own
+data would otherwise push every fall out of replay, and it forgets what failure looks like
+(README: "The long tail"). Each copy is a complete short episode, so its targets are exact.
 
 Letters: E environments, L rows per environment, D observation size, A actions, B batch,
 K unroll steps, n TD steps.
@@ -48,7 +52,12 @@ class ReplayBuffer:
         self.config = config
         self.num_envs = num_envs
         self.rows_per_env = max(2, config.capacity // num_envs)
-        shape = (num_envs, self.rows_per_env)
+        # Rings num_envs.. hold copies of episode endings (the end reservoir); they never act.
+        self.reservoir_rings = -(-config.end_reservoir // self.rows_per_env) if config.end_reservoir else 0
+        self.end_tail_steps = min(config.end_tail_steps, self.rows_per_env - 1)
+        self.ends_kept = 0
+        num_rings = num_envs + self.reservoir_rings
+        shape = (num_rings, self.rows_per_env)
         self.observation = np.zeros((*shape, observation_size), np.float32)  # (E, L, D)
         self.action = np.zeros(shape, np.int32)  # (E, L)
         self.reward = np.zeros(shape, np.float32)  # (E, L) reward after the row's action
@@ -58,9 +67,9 @@ class ReplayBuffer:
         self.episode_end = np.full(shape, -1, np.int64)  # (E, L) position of the episode's final row, -1 if running
         self.is_final = np.zeros(shape, bool)  # (E, L) a final row (no action, no policy)
         self.terminated = np.zeros(shape, bool)  # (E, L) a final row of an episode that truly ended
-        self.head = np.zeros(num_envs, np.int64)  # (E,) next position each env writes
-        self.episode_start = np.zeros(num_envs, np.int64)  # (E,) position of each running episode's first row
-        self.tree = SumTree(num_envs * self.rows_per_env)
+        self.head = np.zeros(num_rings, np.int64)  # (E,) next position each env writes
+        self.episode_start = np.zeros(num_rings, np.int64)  # (E,) position of each running episode's first row
+        self.tree = SumTree(num_rings * self.rows_per_env)
         self.max_priority = 1.0
         self.num_samplable = 0  # rows with nonzero priority
         self.rows_added = 0
@@ -100,10 +109,28 @@ class ReplayBuffer:
         self.is_final[envs, slot] = True
         self.terminated[envs, slot] = terminated
         self._set_priority(envs, slot, np.zeros(len(envs)))
-        for e, end in zip(envs, final_position, strict=True):  # once per finished episode, not per step
+        for e, end, ended in zip(envs, final_position, terminated, strict=True):  # once per finished episode
             first = max(self.episode_start[e], end - self.rows_per_env + 1)
             self.episode_end[e, np.arange(first, end + 1) % self.rows_per_env] = end
+            if ended and self.reservoir_rings:
+                self._keep_ending(e, max(first, end - self.end_tail_steps), end)
         self.episode_start[envs] = final_position + 1
+
+    def _keep_ending(self, env: int, first: int, end: int) -> None:
+        """Copy rows ``first..end`` of ``env`` (an episode's last steps and its final row) into the reservoir."""
+        ring = self.num_envs + self.ends_kept % self.reservoir_rings
+        self.ends_kept += 1
+        source = np.arange(first, end + 1) % self.rows_per_env
+        positions = self.head[ring] + np.arange(len(source))
+        slot = positions % self.rows_per_env
+        for name in ("observation", "action", "reward", "policy", "value", "is_final", "terminated"):
+            array = getattr(self, name)
+            array[ring, slot] = array[env, source]
+        self.position[ring, slot] = positions
+        self.episode_end[ring, slot] = positions[-1]
+        rings = np.full(len(slot), ring)
+        self._set_priority(rings, slot, np.where(self.is_final[ring, slot], 0.0, self.max_priority))
+        self.head[ring] = self.episode_start[ring] = positions[-1] + 1
 
     def close_running_episodes(self) -> None:
         """Treat every running episode as cut off at its newest row (used when a run resumes)."""
@@ -245,6 +272,7 @@ class ReplayBuffer:
             "max_priority": self.max_priority,
             "num_samplable": self.num_samplable,
             "rows_added": self.rows_added,
+            "ends_kept": self.ends_kept,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -258,6 +286,7 @@ class ReplayBuffer:
         self.max_priority = float(state["max_priority"])
         self.num_samplable = int(state["num_samplable"])
         self.rows_added = int(state["rows_added"])
+        self.ends_kept = int(state.get("ends_kept", 0))  # checkpoints from before the end reservoir
 
 
 _STATE_FIELDS = (
