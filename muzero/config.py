@@ -228,7 +228,7 @@ class LearnerConfig(_Section):
     compile: str = param(
         "auto",
         "Compile the loss with torch.compile: 'on', 'off', or 'auto' (on when a run plans at least 20,000 "
-        "gradient steps). About 1.8x faster gradient steps on a CPU; the first compilation on a machine takes "
+        "gradient steps). Gradient steps 1.3-2x faster on a 2-core CPU; the first compilation on a machine takes "
         "30-50 s, later runs load it from the on-disk cache in about 3 s. Falls back to eager with a warning "
         "when compilation fails.",
         choices=("auto", "on", "off"),
