@@ -127,7 +127,8 @@ def _run_episodes(
         observation[i] = obs
         legal[i] = legal_mask(info.get("action_mask"), num_actions)
     running = np.ones(len(ids), bool)
-    while running.any():
+    decided = False
+    while running.any() and not decided:
         active = np.flatnonzero(running)
         actions = greedy_actions(model, observation[active], search, legal[active])
         for i, action in zip(active, actions, strict=True):
@@ -141,11 +142,10 @@ def _run_episodes(
                 finished[ids[i]] = True
         if on_step is not None:
             on_step(int(finished.sum()), len(finished))
-        if stop_below is not None and stop_below.decided(returns, finished):
-            break
+        decided = stop_below is not None and stop_below.decided(returns, finished)
     for env in envs:
         env.close()
-    return stop_below is not None and stop_below.decided(returns, finished)
+    return decided
 
 
 def play_games(
@@ -161,7 +161,8 @@ def play_games(
     """``games`` games of the agent (greedy search) against an opponent, side by side; even games the agent
     moves first. Game i is seeded ``seed + i`` (the environment and the opponent's choice among equal moves).
 
-    With ``stop_below``, play ends once the mean score cannot reach its threshold (a game scores at most 1).
+    With ``stop_below`` (its bound 1: a game scores at most 1), play ends once the mean score cannot reach its
+    threshold.
     """
     opponent = make_opponent(opponent_name, source.game)
     envs = [source.make_raw() for _ in range(games)]
@@ -197,7 +198,7 @@ def play_games(
                 scores[i] = 0.5 if winner < 0 else float(winner == colour[i])
         if on_step is not None:
             on_step(int((~running).sum()), games)
-        if stop_below is not None and running.any() and stop_below._replace(bound=1.0).decided(scores, ~running):
+        if stop_below is not None and running.any() and stop_below.decided(scores, ~running):
             for env in envs:
                 env.close()
             done = ~running
