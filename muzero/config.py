@@ -488,7 +488,8 @@ def parse_value(key: str, hint: Any, raw: str) -> Any:
         return parse_value(key, inner, raw)
     if origin is tuple:
         item = args[0]
-        parts = [p for p in raw.replace("(", "").replace(")", "").split(",") if p.strip()]
+        # "1.0,0.25", "(1.0, 0.25)" and the TOML spelling "[1.0, 0.25]" all mean the same tuple.
+        parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
         return tuple(parse_value(key, item, p.strip()) for p in parts)
     try:
         if hint is bool:

@@ -38,6 +38,11 @@ def test_set_parses_each_type():
     assert config.env.id == "Acrobot-v1"
 
 
+def test_set_takes_tuples_in_the_spellings_people_type():
+    for raw in ("1,0.5", "(1, 0.5)", "[1.0, 0.5]", "[1.0,0.5]"):
+        assert Config().with_sets([f"acting.temperatures={raw}"]).acting.temperatures == (1.0, 0.5)
+
+
 def test_misspelled_key_suggests_the_closest():
     with pytest.raises(ConfigError, match="did you mean 'search.num_simulations'"):
         Config().with_sets(["search.num_simulation=3"])
