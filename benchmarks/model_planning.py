@@ -20,7 +20,8 @@ network's v(h(s)), the exact value of the agent's own greedy policy, and the opt
     python benchmarks/model_planning.py RUN_DIR [RUN_DIR ...]
 
 Prints JSON per run: the states where each chooser is optimal, the mean of each value over the
-non-terminal states, and the per-state table.
+non-terminal states, the expected discounted return from the start states of the policy each
+chooser defines (exact), and the per-state table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import sys
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from tabular import backup, optimal_values, policy_values, transition_table
 
@@ -75,6 +77,7 @@ def report_run(run: str) -> dict[str, Any]:
         "prior": np.asarray(root.prior_logits).argmax(axis=1),
     }
     greedy_values = policy_values(table, search, discount)
+    start = np.asarray(gym.make(config.env.id, **parse_env_kwargs(config.env.kwargs)).unwrapped.initial_state_distrib)
 
     live = [s for s in states if s not in terminal_states(table)]
     optimal_sets = {s: set(np.flatnonzero(np.isclose(best_q[s], best_q[s].max(), rtol=0.0, atol=1e-9))) for s in live}
@@ -100,6 +103,14 @@ def report_run(run: str) -> dict[str, Any]:
         "states": len(live),
         "optimal_choices": {
             name: int(sum(actions[s] in optimal_sets[s] for s in live)) for name, actions in choosers.items()
+        },
+        # Expected discounted return from the start distribution of the policy each chooser defines.
+        "start_value": {
+            **{
+                name: round(float(start @ policy_values(table, actions, discount)), 4)
+                for name, actions in choosers.items()
+            },
+            "optimal": round(float(start @ best_values), 4),
         },
         "mean_values": {
             "v_net": round(float(net_values[live].mean()), 4),
