@@ -7,7 +7,7 @@ seconds, score, wins/draws/losses), and the final evaluation against every oppon
 (``eval.final_episodes`` games each, half moving first) with wins, draws and losses per colour.
 
     python benchmarks/solve_games.py --game tictactoe_v3 --seeds 3
-    python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60
+    python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60 --runs-dir runs/games
 
 ``--max-minutes`` caps each seed's training time (wall clock, evaluations included).
 Timings are only comparable with --jobs 1 (the default): parallel seeds share the CPU.
@@ -67,8 +67,15 @@ class Curve:
             trainer.request_stop("time budget")
 
 
-def train_one(game: str, seed: int, sets: list[str], max_env_steps: int | None, max_minutes: float | None) -> dict:
-    from muzero.app.callbacks import default_callbacks
+def train_one(
+    game: str,
+    seed: int,
+    sets: list[str],
+    max_env_steps: int | None,
+    max_minutes: float | None,
+    runs_dir: str | None = None,
+) -> dict:
+    from muzero.app.callbacks import CallbackList, default_callbacks
     from muzero.presets import resolve
     from muzero.training.trainer import Trainer
 
@@ -77,8 +84,18 @@ def train_one(game: str, seed: int, sets: list[str], max_env_steps: int | None, 
     if max_env_steps is not None:
         config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
     curve = Curve(None if max_minutes is None else 60 * max_minutes)
-    trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
-    counters = trainer.run()
+    if runs_dir is None:
+        trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
+        counters = trainer.run()
+    else:  # a run directory: metrics, checkpoint (for muzero play / render / eval), learning curve
+        from muzero.app.runner import start_run, train
+
+        run_dir = Path(runs_dir) / game / f"seed{seed}"
+        trainer = start_run(config, run_dir, preset)
+        trainer.observers.append(curve)
+        callback = CallbackList(default_callbacks(config))
+        train(trainer, run_dir, progress=False, artifacts=False, callback=callback, final_evaluation=False)
+        counters = trainer.counters
     started = time.perf_counter()
     final = trainer.final_evaluation()
     return {
@@ -132,15 +149,16 @@ def main() -> None:
     parser.add_argument("--max-env-steps", type=int, default=None, help="step budget per seed")
     parser.add_argument("--max-minutes", type=float, default=None, help="training time budget per seed")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (timings contend if > 1)")
+    parser.add_argument("--runs-dir", metavar="DIR", help="write a run directory per seed under DIR/GAME/seedS")
     args = parser.parse_args()
     results = {}
     for game in args.game or GAMES:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
-        jobs = [(game, s, args.sets, args.max_env_steps, args.max_minutes) for s in seeds]
+        jobs = [(game, s, args.sets, args.max_env_steps, args.max_minutes, args.runs_dir) for s in seeds]
         if args.jobs > 1:
-            sets = ["run.threads=1", *args.sets]
+            one_thread = [(g, s, ["run.threads=1", *sets], m, t, d) for g, s, sets, m, t, d in jobs]
             with ProcessPoolExecutor(args.jobs) as pool:
-                runs = list(pool.map(train_one, *zip(*[(g, s, sets, m, t) for g, s, _, m, t in jobs], strict=True)))
+                runs = list(pool.map(train_one, *zip(*one_thread, strict=True)))
         else:
             runs = []
             for job in jobs:
