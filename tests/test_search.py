@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import RecurrentOutput, RootOutput, dirichlet_noise, run_mcts, select_actions, visit_policy
+from muzero.search.mcts import (
+    RecurrentOutput,
+    RootOutput,
+    SearchOutput,
+    choose_actions,
+    dirichlet_noise,
+    most_visited,
+    run_mcts,
+    select_actions,
+    visit_policy,
+)
 from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 
@@ -126,6 +136,16 @@ def test_select_actions_greedy_and_by_temperature():
     # An action with no visits is never sampled.
     assert (select_actions(np.tile(counts[2:], (1000, 1)), 1.0, rng) == 2).all()
     np.testing.assert_allclose(visit_policy(counts)[0], [0.1, 0.7, 0.2])
+
+
+def test_greedy_choice_breaks_equal_counts_by_q_then_index():
+    counts = np.array([[12, 12, 0], [8, 8, 8], [5, 9, 9], [3, 1, 1], [4, 4, 4]])
+    q = np.array([[0.1, 0.3, 9.0], [0.5, -0.2, 0.7], [9.0, 0.2, 0.3], [0.0, 1.0, 2.0], [0.2, 0.2, 0.2]])
+    # Unvisited or less visited actions never win on Q; equal Q too goes to the lowest index.
+    np.testing.assert_array_equal(most_visited(counts, q), [1, 2, 2, 0, 0])
+    # The greedy choice every caller uses (evaluation, predict, late moves) goes through it.
+    output = SearchOutput(counts, np.zeros(5), np.full((5, 3), 1 / 3), q, np.zeros(5), counts / counts.sum(1)[:, None])
+    np.testing.assert_array_equal(choose_actions(output, 0.0, None), [1, 2, 2, 0, 0])
 
 
 def test_dirichlet_noise_is_a_distribution_over_legal_actions():
