@@ -52,10 +52,12 @@ def test_an_evaluation_that_reaches_its_threshold_plays_every_episode():
 def test_games_stop_early_against_the_perfect_player():
     pytest.importorskip("pettingzoo")
     source = EnvSource("tictactoe_v3")
-    model = RandomModel(9, embedding_size=source.spec().observation_size, seed=1, two_player=True)
+    # A random network that loses every game: the outcome is decided once 21 of the 40 are lost. (With
+    # draws the decision can come only when the draws end, together, at the last move: nothing to stop.)
+    model = RandomModel(9, embedding_size=source.spec().observation_size, seed=3, two_player=True)
     full = evaluate(model, source, 40, 0, SEARCH, opponent="perfect")
     early = evaluate(model, source, 40, 0, SEARCH, opponent="perfect", stop_below=StopBelow(0.5, 1.0))
-    assert full.mean < 0.5
+    assert full.mean == 0.0
     assert early.stopped_early and len(early.returns) < 40
     record = early.games["perfect"]
     played = sum(record[c][k] for c in ("first", "second") for k in ("wins", "draws", "losses"))
