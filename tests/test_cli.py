@@ -156,7 +156,7 @@ def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(env_ar
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: cartpole"),
+        (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: acrobot, cartpole"),
         (["train", "--set", "search.num_simulation=5"], "did you mean 'search.num_simulations'"),
         (["train", "--set", "discount=1.5"], "discount = 1.5 is out of range"),
         (["train", "--env", "CartPol-v1"], "unknown environment 'CartPol-v1'"),

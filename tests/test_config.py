@@ -86,7 +86,7 @@ def test_every_field_is_documented():
 
 
 def test_unknown_preset_lists_known_ones():
-    with pytest.raises(ConfigError, match="known presets: cartpole"):
+    with pytest.raises(ConfigError, match="known presets: acrobot, cartpole"):
         get_preset("cartpol")
 
 
