@@ -87,7 +87,7 @@ def train_one(
     if runs_dir is None:
         trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
         counters = trainer.run()
-    else:  # a run directory: metrics, checkpoint (for muzero play / render / eval), learning curve
+    else:  # a run directory: metrics (for muzero plot) and a checkpoint (for muzero play / render / eval)
         from muzero.app.runner import start_run, train
 
         run_dir = Path(runs_dir) / game / f"seed{seed}"
