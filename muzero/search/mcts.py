@@ -58,9 +58,7 @@ def choose_actions(result: SearchOutput, temperature: float, rng: np.random.Gene
     """(B,) actions to take: the search's own choice where it made one (Gumbel), else from the visit counts."""
     if result.action is not None:
         return np.asarray(result.action)
-    if temperature == 0 or rng is None:
-        return most_visited(result.visit_counts, result.q_values)
-    return select_actions(result.visit_counts, temperature, rng)
+    return select_actions(result.visit_counts, temperature, rng, result.q_values)
 
 
 def most_visited(visit_counts: np.ndarray, q_values: np.ndarray) -> np.ndarray:
@@ -215,10 +213,16 @@ def dirichlet_noise(rng: np.random.Generator, legal: np.ndarray, alpha: float) -
     return np.where(total > 0, draws / np.where(total > 0, total, 1.0), uniform)
 
 
-def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator | None) -> np.ndarray:
-    """(B,) actions: the most visited (temperature 0 or no rng), else sampled from counts^(1/T)."""
+def select_actions(
+    visit_counts: np.ndarray,
+    temperature: float,
+    rng: np.random.Generator | None,
+    q_values: np.ndarray | None = None,
+) -> np.ndarray:
+    """(B,) actions: the most visited (temperature 0 or no rng; ties by ``q_values`` if given, see
+    ``most_visited``), else sampled from counts^(1/T)."""
     if temperature == 0 or rng is None:
-        return visit_counts.argmax(axis=1)
+        return most_visited(visit_counts, np.zeros(visit_counts.shape) if q_values is None else q_values)
     counts = visit_counts.astype(np.float64)
     # counts^(1/T), computed in log space relative to the largest count so small T cannot overflow.
     with np.errstate(divide="ignore"):
