@@ -177,6 +177,13 @@ class ReplayConfig(_Section):
     end_tail_steps: int = param(
         20, "Steps before a true episode end copied into the end reservoir (with the final row).", low=1
     )
+    end_reservoir_share: float = param(
+        0.0,
+        "Fraction of every batch drawn from the end reservoir, whatever its size (0 = its rows are sampled "
+        "with all the others, so its share grows with end_reservoir).",
+        low=0.0,
+        high=0.9,
+    )
 
 
 @dataclass(frozen=True)
@@ -346,6 +353,8 @@ class Config(_Section):
             raise ConfigError("acting.temperatures must name at least one temperature")
         if list(self.acting.temperature_env_steps) != sorted(self.acting.temperature_env_steps):
             raise ConfigError("acting.temperature_env_steps must be in increasing order")
+        if self.replay.end_reservoir_share > 0 and not self.replay.end_reservoir:
+            raise ConfigError("replay.end_reservoir_share needs an end reservoir: set replay.end_reservoir > 0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

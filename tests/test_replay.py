@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from muzero.config import ReplayConfig
+from muzero.config import Config, ReplayConfig
+from muzero.errors import ConfigError
 from muzero.replay.buffer import ReplayBuffer
 from muzero.replay.sum_tree import SumTree
 
@@ -205,3 +206,38 @@ def test_the_end_reservoir_keeps_falls_that_long_episodes_pushed_out():
     copy.load_state_dict(replay.state_dict())
     assert copy.ends_kept == 1
     np.testing.assert_array_equal(copy.observation, replay.observation)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5])
+def test_the_end_reservoir_share_fixes_how_much_of_a_batch_its_rows_make_up(share):
+    """A ring of 20 rows and a reservoir holding one fall's last 3 steps: sampled with the rest, the reservoir
+    makes up its share of the rows (3 of 22); with a fixed share, exactly that many rows of every batch
+    come from it, spread over all of its rows, and none of the others does."""
+    config = ReplayConfig(capacity=20, end_reservoir=8, end_tail_steps=3, end_reservoir_share=share)
+    replay = ReplayBuffer(1, 1, 2, config)
+    for first, steps, terminated in ((0, 5, True), (100, 30, False)):
+        for t in range(first, first + steps):
+            replay.add_step(
+                np.full((1, 1), t, np.float32), np.full((1, 2), 0.5), np.zeros(1), np.zeros(1, int), np.ones(1)
+            )
+        replay.end_episodes(np.array([0]), np.full((1, 1), first + steps, np.float32), np.array([terminated]), [0.0])
+    main_rows = int((replay.tree.get(np.arange(replay.rows_per_env)) > 0).sum())
+    assert main_rows == 19 and len(replay) == 22  # the final row of the cut-off episode is not samplable
+    rng = np.random.default_rng(0)
+    counts = []
+    for _ in range(200):
+        batch = replay.sample(64, 2, 3, 1.0, rng)
+        in_reservoir = batch.index // replay.rows_per_env == replay.num_envs
+        assert set(batch.observation[in_reservoir, 0].tolist()) <= {2.0, 3.0, 4.0}
+        assert not np.isin(batch.observation[~in_reservoir, 0], [2.0, 3.0, 4.0]).any()
+        counts.append(int(in_reservoir.sum()))
+    if share == 0:
+        assert abs(np.mean(counts) / 64 - 3 / 22) < 0.01  # stratified draws: about 8.7 rows a batch
+    else:
+        assert set(counts) == {round(share * 64)}
+        assert set(batch.observation[batch.index // replay.rows_per_env == replay.num_envs, 0]) == {2.0, 3.0, 4.0}
+
+
+def test_an_end_reservoir_share_without_a_reservoir_is_a_config_error():
+    with pytest.raises(ConfigError, match="replay.end_reservoir > 0"):
+        Config().replace({"replay.end_reservoir_share": 0.1})

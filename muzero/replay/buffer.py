@@ -11,7 +11,9 @@ Memory is bounded: ``capacity`` rows in all; the oldest rows are overwritten fir
 ``end_reservoir`` > 0, a few extra rings keep copies of the last ``end_tail_steps`` steps of every
 episode that truly ended (terminated, not cut off): once an agent plays long episodes, its own
 data would otherwise push every fall out of replay, and it forgets what failure looks like
-(README: "The long tail"). Each copy is a complete short episode, so its targets are exact.
+(README: "The long tail"). Each copy is a complete short episode, so its targets are exact. Its
+rows are sampled with all the others, or, with ``end_reservoir_share`` > 0, make up that fixed
+share of every batch however many there are.
 
 Letters: E environments, L rows per environment, D observation size, A actions, B batch,
 K unroll steps, n TD steps.
@@ -179,8 +181,27 @@ class ReplayBuffer:
         """
         if self.num_samplable == 0:
             raise ValueError("the replay buffer holds no samplable positions yet")
-        index = self.tree.sample(batch_size, rng)  # (B,)
+        index = self._draw(batch_size, rng)  # (B,)
         return self.batch_at(index, unroll_steps, td_steps, discount, rng, value_fn)
+
+    def _draw(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        """Row indices by priority; with ``end_reservoir_share``, that share comes from the reservoir."""
+        share = self.config.end_reservoir_share
+        if not (share > 0 and self.reservoir_rings):
+            return self.tree.sample(batch_size, rng)
+        # The reservoir's rings come after the acting rings, so its rows hold the top of the cumulative mass.
+        reservoir = np.arange(self.num_envs * self.rows_per_env, len(self.position.reshape(-1)))
+        reservoir_mass = float(self.tree.get(reservoir).sum())
+        main_mass = self.tree.total - reservoir_mass
+        drawn = round(share * batch_size) if reservoir_mass > 0 else 0
+        if main_mass <= 0:
+            drawn = batch_size
+        return np.concatenate(
+            [
+                self.tree.sample(batch_size - drawn, rng, 0.0, main_mass),
+                self.tree.sample(drawn, rng, main_mass, self.tree.total),
+            ]
+        )
 
     def flat_index(self, env: int, position: int) -> int:
         """The flat row index of absolute position ``position`` of environment ``env``."""

@@ -41,9 +41,16 @@ class SumTree:
             nodes = 2 * nodes + go_right
         return nodes - self.size
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        """Stratified draws: one uniform draw in each of ``batch_size`` equal slices of the total."""
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, low: float = 0.0, high: float | None = None
+    ) -> np.ndarray:
+        """Stratified draws: one uniform draw in each of ``batch_size`` equal slices of [low, high).
+
+        The default range is the whole total; a sub-range of the cumulative mass restricts the draws
+        to a contiguous block of leaves (the replay buffer uses it to sample its end reservoir apart).
+        """
         if self.total <= 0:
             raise ValueError("cannot sample from a sum tree whose priorities are all zero")
-        edges = (np.arange(batch_size) + rng.random(batch_size)) * (self.total / batch_size)
+        high = self.total if high is None else high
+        edges = low + (np.arange(batch_size) + rng.random(batch_size)) * ((high - low) / batch_size)
         return self.find(edges)
