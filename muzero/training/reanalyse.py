@@ -8,8 +8,8 @@ network (``learner.reanalyse_network = "target"``, as EfficientZero) or the late
 publishes action masks, replay does not store them: a reanalysed search considers only the
 actions the acting search gave probability (never an illegal one).
 
-Cost: one search over R * (K+1) positions and another over R * (K+1) bootstrap positions per
-training step, with R = fraction * batch size (``benchmarks/train_speed.py --no-run --set
+Cost: one search over R * (K+1) positions and R * (K+1) bootstrap positions per training step,
+with R = fraction * batch size (``benchmarks/train_speed.py --no-run --set
 learner.reanalyse_fraction=F`` measures it).
 """
 
@@ -33,32 +33,39 @@ class Reanalyser:
         """How many rows of a batch are reanalysed (the first ones: sampling already shuffled them)."""
         return round(self.config.learner.reanalyse_fraction * batch_size)
 
-    def search_values(self, observations: np.ndarray) -> np.ndarray:
-        """(M,) root values of a noise-free search of (M, D) observations (the bootstrap of reanalysed rows)."""
-        return run_mcts(self.model, observations, self.config.search, rng=None).root_value
-
     def apply(self, batch: TrainingBatch, replay: ReplayBuffer, rng: np.random.Generator) -> TrainingBatch:
-        """The batch with fresh policy and value targets in its first ``rows`` rows."""
+        """The batch with fresh policy and value targets in its first ``rows`` rows.
+
+        One search covers both the policy positions and the bootstrap positions: the search is bound
+        by its network calls (one per simulation, whatever the batch), so one search of 2M roots
+        costs little more than one of M, and about half of two.
+        """
         count = self.rows(len(batch.index))
         if count == 0:
             return batch
         learner = self.config.learner
-        fresh = replay.batch_at(
-            batch.index[:count],
-            learner.unroll_steps,
-            learner.td_steps,
-            self.config.discount,
-            rng,
-            value_fn=self.search_values,
-        )
-        target_value = batch.target_value.copy()
-        target_value[:count] = fresh.target_value
         # Observations at offsets 0..K of the reanalysed rows; only positions with a policy target are searched.
         observations = np.concatenate([batch.observation[:count, None], batch.next_observations[:count]], axis=1)
         where = np.nonzero(batch.policy_mask[:count])
+        policy_observations = observations[where]
+        legal = batch.target_policy[:count][where] > 0 if self.masked else None
+        searched = {}
+
+        def search_values(boot_observations: np.ndarray) -> np.ndarray:
+            """Root values of the bootstrap positions, from one search that also covers the policy positions."""
+            every = np.concatenate([policy_observations, boot_observations])
+            every_legal = None
+            if legal is not None:  # bootstrap positions may be final rows, with no stored policy: every action
+                every_legal = np.concatenate([legal, np.ones((len(boot_observations), legal.shape[1]), bool)])
+            result = run_mcts(self.model, every, self.config.search, rng=None, legal_actions=every_legal)
+            searched["policy"] = result.policy[: len(policy_observations)]
+            return result.root_value[len(policy_observations) :]
+
+        fresh = replay.batch_at(
+            batch.index[:count], learner.unroll_steps, learner.td_steps, self.config.discount, rng, search_values
+        )
+        target_value = batch.target_value.copy()
+        target_value[:count] = fresh.target_value
         target_policy = batch.target_policy.copy()
-        if len(where[0]):
-            legal = batch.target_policy[:count][where] > 0 if self.masked else None
-            result = run_mcts(self.model, observations[where], self.config.search, rng=None, legal_actions=legal)
-            target_policy[:count][where] = result.policy
+        target_policy[:count][where] = searched["policy"]
         return batch._replace(target_value=target_value, target_policy=target_policy)
