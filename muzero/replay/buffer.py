@@ -190,7 +190,7 @@ class ReplayBuffer:
         if not (share > 0 and self.reservoir_rings):
             return self.tree.sample(batch_size, rng)
         # The reservoir's rings come after the acting rings, so its rows hold the top of the cumulative mass.
-        reservoir = np.arange(self.num_envs * self.rows_per_env, len(self.position.reshape(-1)))
+        reservoir = np.arange(self.num_envs * self.rows_per_env, self.position.size)
         reservoir_mass = float(self.tree.get(reservoir).sum())
         main_mass = self.tree.total - reservoir_mass
         drawn = round(share * batch_size) if reservoir_mass > 0 else 0
