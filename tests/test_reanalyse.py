@@ -19,6 +19,33 @@ def filled_trainer(*sets: str) -> Trainer:
     return trainer
 
 
+def hand_value_target(trainer: Trainer, row: int, discount: float) -> float | None:
+    """Offset 0's value target computed by hand: sum_j d^j r_j + d^n v(search of the bootstrap position).
+
+    ``discount`` is the per-move discount the test expects (-gamma in a game); None where the bootstrap
+    row would be the episode's last (terminal or truncated), which this check leaves out.
+    """
+    batch_index = int(trainer.last_batch.index[row])
+    replay, learner = trainer.replay, trainer.config.learner
+    env, slot = divmod(batch_index, replay.rows_per_env)
+    start = replay.position[env, slot]
+    end = replay.episode_end[env, slot]
+    steps_to_end = (replay.head[env] - 1 if end < 0 else end) - start
+    if steps_to_end <= learner.td_steps:
+        return None
+    offset = int(bootstrap_offsets(np.array([steps_to_end]), 0, learner.td_steps)[0, 0])
+    assert offset == learner.td_steps
+    rewards = [replay.reward[env, (start + j) % replay.rows_per_env] for j in range(offset)]
+    boot = replay.observation[env, (start + offset) % replay.rows_per_env]
+    value = run_mcts(trainer.model, boot[None], trainer.config.search, rng=None).root_value[0]
+    return sum(r * discount**j for j, r in enumerate(rewards)) + discount**offset * value
+
+
+def sampled(trainer: Trainer):
+    trainer.last_batch = trainer.sample_batch()
+    return trainer.last_batch
+
+
 @pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
 def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(algorithm):
     trainer = filled_trainer(
@@ -27,11 +54,10 @@ def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(algor
         "learner.td_steps=3",
         f"search.algorithm={algorithm}",
     )
-    batch = trainer.sample_batch()
+    batch = sampled(trainer)
     rows = trainer.reanalyser.rows(len(batch.index))
     assert rows == 8
     search = trainer.config.search
-    learner = trainer.config.learner
     checked = 0
     for i in range(rows):
         # Policy: a search of the observation at each unrolled position with the same network and no noise.
@@ -40,25 +66,45 @@ def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(algor
             fresh = run_mcts(trainer.model, observations[k : k + 1], search, rng=None)
             np.testing.assert_allclose(batch.target_policy[i, k], fresh.policy[0], atol=1e-6)
         # Value at offset 0: observed rewards, then gamma^b times the fresh search's root value at offset b.
-        env, slot = divmod(int(batch.index[i]), trainer.replay.rows_per_env)
-        start = trainer.replay.position[env, slot]
-        end = trainer.replay.episode_end[env, slot]
-        steps_to_end = (trainer.replay.head[env] - 1 if end < 0 else end) - start
-        if steps_to_end <= learner.td_steps:
-            continue  # the bootstrap row would be the episode's last (terminal or truncated): not checked here
-        offset = int(bootstrap_offsets(np.array([steps_to_end]), 0, learner.td_steps)[0, 0])
-        assert offset == learner.td_steps
-        rewards = [trainer.replay.reward[env, (start + j) % trainer.replay.rows_per_env] for j in range(offset)]
-        boot = trainer.replay.observation[env, (start + offset) % trainer.replay.rows_per_env]
-        value = run_mcts(trainer.model, boot[None], search, rng=None).root_value[0]
-        discount = trainer.config.discount
-        expected = sum(r * discount**j for j, r in enumerate(rewards)) + discount**offset * value
-        assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-5)
-        checked += 1
+        expected = hand_value_target(trainer, i, trainer.config.discount)
+        if expected is not None:
+            assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-5)
+            checked += 1
     assert checked >= 2
     # The other rows keep the targets acting stored.
     stored = trainer.replay.policy.reshape(-1, trainer.replay.policy.shape[-1])[batch.index[rows:]]
     np.testing.assert_array_equal(batch.target_policy[rows:, 0], stored)
+
+
+def test_reanalysed_value_targets_in_a_game_discount_by_minus_gamma():
+    # Values are the mover's and the mover alternates, so every move flips the sign: d = -gamma. With an odd
+    # td_steps the bootstrap term's sign tells -gamma from +gamma.
+    pytest.importorskip("pettingzoo")
+    trainer = Trainer(
+        Config().with_sets(
+            [
+                "env.id=tictactoe_v3",
+                "env.num_envs=4",
+                "search.num_simulations=4",
+                "learner.batch_size=16",
+                "acting.min_replay_size=100000",
+                "learner.reanalyse_fraction=1.0",
+                "learner.reanalyse_network=current",
+                "learner.td_steps=3",
+                "discount=0.9",
+            ]
+        )
+    )
+    for _ in range(16):
+        trainer.iteration()
+    batch = sampled(trainer)
+    checked = 0
+    for i in range(len(batch.index)):
+        expected = hand_value_target(trainer, i, -0.9)
+        if expected is not None:
+            assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-5, abs=1e-12)
+            checked += expected != 0  # a nonzero bootstrap tells the signs apart
+    assert checked >= 2
 
 
 def test_fraction_zero_keeps_the_acting_targets():

@@ -29,16 +29,15 @@ from muzero.app.callbacks import BaseCallback, as_callback
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from muzero.app.runner import RunOutcome, start_run, train, write_config
 from muzero.config import Config
-from muzero.envs.games.aec import from_pettingzoo, signed_discount
+from muzero.envs.games.aec import from_pettingzoo
 from muzero.envs.make import EnvSource
-from muzero.envs.spaces import ObservationEncoder, space_from_plain
+from muzero.envs.spaces import ObservationEncoder, space_from_plain, space_to_plain
 from muzero.errors import CheckpointError, EnvironmentNotSupported, UserError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device
-from muzero.model.networks import MuZeroNetwork
 from muzero.search.mcts import choose_actions, run_mcts
 from muzero.training.evaluation import EvalResult, evaluate
-from muzero.training.trainer import Trainer
+from muzero.training.trainer import Trainer, build_model
 
 EnvLike = str | Callable[..., gym.Env]
 
@@ -56,6 +55,7 @@ class MuZero:
         verbose: int = 1,
         overrides: dict[str, Any] | Sequence[str] | None = None,
         preset: str | None = None,
+        _checkpoint: dict[str, Any] | None = None,
     ) -> None:
         """``env_or_config``: a Gymnasium id (its tuned preset, else the generic one), a factory returning a
         ``gymnasium.Env`` (the generic preset), or a ``Config``; None means CartPole-v1.
@@ -64,6 +64,7 @@ class MuZero:
         ``["search.num_simulations=50"]``. ``device``: auto (CUDA when available), cpu, cuda or cuda:N.
         ``run_dir`` (optional) receives metrics, TensorBoard events, checkpoints and plots, as the
         command line writes them. ``verbose``: 0 silent, 1 progress output while learning.
+        ``_checkpoint`` (``load``'s): a checkpoint's state; only its networks are built, no environment.
         """
         config, self.preset, self.env_factory = _resolve(env_or_config, preset)
         config = _apply_overrides(config, overrides)
@@ -73,24 +74,47 @@ class MuZero:
             config = config.replace({"run.device": str(device)})
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.verbose = int(verbose)
-        if self.run_dir is None:
-            trainer = Trainer(config, env_factory=self.env_factory)
-        else:
-            trainer = start_run(config, self.run_dir, self.preset, env_factory=self.env_factory)
-        self._attach(trainer)
-        self._loaded_state: dict[str, Any] | None = None
+        self._loaded_state: dict[str, Any] | None = _checkpoint
         self._timesteps_base = 0
         self.last_outcome: RunOutcome | None = None
+        self.trainer: Trainer | None = None
+        if _checkpoint is not None:
+            self._attach_checkpoint(config, _checkpoint)
+        elif self.run_dir is None:
+            self._attach(Trainer(config, env_factory=self.env_factory))
+        else:
+            self._attach(start_run(config, self.run_dir, self.preset, env_factory=self.env_factory))
 
     def _attach(self, trainer: Trainer) -> None:
-        self.trainer: Trainer | None = trainer
-        self.config = trainer.config  # with the support sizes chosen from the environment
-        self.network = trainer.network
-        self.model = trainer.model  # the search-facing model (initial_inference / recurrent_inference)
-        self.encoder = trainer.encoder
-        self.two_player = trainer.spec.two_player
-        self.device = trainer.device
+        """Act and learn through ``trainer``: its config (support sizes chosen from the environment), model and
+        encoder."""
+        self.trainer = trainer
+        self._set_model(trainer.config, trainer.model, trainer.encoder, trainer.spec.two_player, trainer.device)
         self._rng = trainer.generators.acting
+
+    def _attach_checkpoint(self, config: Config, state: dict[str, Any]) -> None:
+        """Only the networks of a checkpoint, built as a trainer builds them; no environment is made."""
+        device = resolve_device(config.run.device)
+        recorded = state["env"]
+        two_player = bool(recorded.get("two_player", False))
+        model = build_model(config, recorded["observation_size"], recorded["num_actions"], two_player, device)
+        try:
+            model.network.load_state_dict(state["network"])
+        except RuntimeError as error:
+            raise CheckpointError(f"checkpoint does not fit its own config's network: {error}") from None
+        encoder = ObservationEncoder(space_from_plain(recorded["observation_space"]))
+        self._set_model(config, model, encoder, two_player, device)
+        self._rng = np.random.default_rng(config.run.seed)
+
+    def _set_model(
+        self, config: Config, model: NetworkModel, encoder: ObservationEncoder, two_player: bool, device: Any
+    ) -> None:
+        self.config = config
+        self.model = model  # the search-facing model (initial_inference / recurrent_inference)
+        self.network = model.network
+        self.encoder = encoder
+        self.two_player = two_player
+        self.device = device
 
     # -- SB3's surface ----------------------------------------------------------------------------------------
 
@@ -216,12 +240,19 @@ class MuZero:
         return EnvSource.from_config(config.env, factory)
 
     def _env_config(self, env: EnvLike | None) -> tuple[Config, Callable[..., gym.Env] | None]:
+        return self._env_config_of(self.config, self.env_factory, env)
+
+    @staticmethod
+    def _env_config_of(
+        config: Config, factory: Callable[..., gym.Env] | None, env: EnvLike | None
+    ) -> tuple[Config, Callable[..., gym.Env] | None]:
+        """The config and factory that make ``env`` (an id or a factory; None: the config's own)."""
         if env is None:
-            return self.config, self.env_factory
+            return config, factory
         if isinstance(env, str):
-            return self.config.replace({"env.id": env}), None
+            return config.replace({"env.id": env}), None
         if callable(env):
-            return self.config, env
+            return config, env
         raise TypeError(f"env must be a Gymnasium id or a factory returning a gymnasium.Env, got {env!r}")
 
     def save(self, path: str | Path) -> Path:
@@ -251,34 +282,14 @@ class MuZero:
         or a factory, e.g. the one a custom environment was trained with) training can continue.
         """
         state = load_checkpoint(path)
-        config = Config.from_dict(state["config"])
-        if device != "auto" or config.run.device == "auto":
-            config = config.replace({"run.device": str(device)})
-        agent = cls.__new__(cls)
-        agent.config = config
-        agent.run_dir = None
-        agent.verbose = int(verbose)
-        agent.preset = "custom"
-        agent.env_factory = None
-        agent.trainer = None
-        agent._loaded_state = state
-        agent._timesteps_base = 0
-        agent.last_outcome = None
-        agent.device = resolve_device(config.run.device)
-        recorded = state["env"]
-        agent.network = MuZeroNetwork(recorded["observation_size"], recorded["num_actions"], config.network)
+        if "observation_space" not in state["env"]:  # written before the space was recorded: ask the environment
+            config, factory = cls._env_config_of(Config.from_dict(state["config"]), None, env)
+            space = EnvSource.from_config(config.env, factory).spec().observation_space
+            state["env"] = state["env"] | {"observation_space": space_to_plain(space)}
         try:
-            agent.network.load_state_dict(state["network"])
-        except RuntimeError as error:
-            raise CheckpointError(f"checkpoint {path} does not fit its own config's network: {error}") from None
-        agent.network.to(agent.device)
-        agent.two_player = bool(recorded.get("two_player", False))
-        agent.model = NetworkModel(agent.network, signed_discount(config.discount, agent.two_player))
-        if "observation_space" in recorded:
-            agent.encoder = ObservationEncoder(space_from_plain(recorded["observation_space"]))
-        else:  # checkpoints written before the space was recorded: ask the environment once
-            agent.encoder = ObservationEncoder(agent._source(env).spec().observation_space)
-        agent._rng = np.random.default_rng(config.run.seed)
+            agent = cls(Config.from_dict(state["config"]), device=device, verbose=verbose, _checkpoint=state)
+        except CheckpointError as error:
+            raise CheckpointError(f"{path}: {error}") from None
         if env is not None:
             agent.set_env(env)
         return agent

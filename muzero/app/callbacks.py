@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -31,9 +31,21 @@ from muzero.training.learner import Losses
 if TYPE_CHECKING:
     import gymnasium as gym
 
-    from muzero.app.agent import MuZero
     from muzero.config import Config
     from muzero.training.trainer import Trainer
+
+
+class Agent(Protocol):
+    """What a callback may ask of the agent it is given as ``self.model`` (``muzero.MuZero`` serves it)."""
+
+    @property
+    def num_timesteps(self) -> int: ...
+
+    def save(self, path: str | Path) -> Path: ...
+
+    def evaluate(
+        self, episodes: int = 100, seed: int = 0, env: str | Callable[..., gym.Env] | None = None
+    ) -> EvalResult: ...
 
 
 class BaseCallback:
@@ -41,7 +53,7 @@ class BaseCallback:
 
     def __init__(self, verbose: int = 0) -> None:
         self.verbose = verbose
-        self.model: MuZero | None = None
+        self.model: Agent | None = None
         self.trainer: Trainer | None = None
         self.parent: BaseCallback | None = None  # the EvalCallback that calls this one on a new best
         self.n_calls = 0
@@ -67,7 +79,7 @@ class BaseCallback:
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
-    def init_callback(self, model: MuZero | None, trainer: Trainer) -> None:
+    def init_callback(self, model: Agent | None, trainer: Trainer) -> None:
         self.model = model
         self.trainer = trainer
 
@@ -104,7 +116,7 @@ class CallbackList(BaseCallback):
         super().__init__()
         self.callbacks = list(callbacks)
 
-    def init_callback(self, model: MuZero | None, trainer: Trainer) -> None:
+    def init_callback(self, model: Agent | None, trainer: Trainer) -> None:
         super().init_callback(model, trainer)
         for callback in self.callbacks:
             callback.init_callback(model, trainer)
@@ -248,7 +260,7 @@ class EvalCallback(BaseCallback):
         self.evaluations_results: list[list[float]] = []
         self._next = 0
 
-    def init_callback(self, model: MuZero | None, trainer: Trainer) -> None:
+    def init_callback(self, model: Agent | None, trainer: Trainer) -> None:
         super().init_callback(model, trainer)
         if self.callback_on_new_best is not None:
             self.callback_on_new_best.init_callback(model, trainer)

@@ -198,7 +198,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _version() -> str:
-    from muzero import __version__
+    from muzero._version import __version__
 
     return __version__
 

@@ -30,7 +30,7 @@ import gymnasium
 import numpy as np
 import torch
 
-from muzero import __version__
+from muzero._version import __version__
 from muzero.app.callbacks import BaseCallback
 from muzero.app.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
 from muzero.app.metrics import MetricsLogger, WandbTracker, truncate_metrics

@@ -25,7 +25,7 @@ from muzero.search.mcts import run_mcts
 
 class Reanalyser:
     def __init__(self, model: NetworkModel, config: Config, masked: bool) -> None:
-        self.model = model
+        self.model = model  # its discount is the per-move one the targets bootstrap with (-gamma in games)
         self.config = config
         self.masked = masked  # the environment publishes action masks
 
@@ -62,7 +62,7 @@ class Reanalyser:
             return result.root_value[len(policy_observations) :]
 
         fresh = replay.batch_at(
-            batch.index[:count], learner.unroll_steps, learner.td_steps, self.config.discount, rng, search_values
+            batch.index[:count], learner.unroll_steps, learner.td_steps, self.model.discount, rng, search_values
         )
         target_value = batch.target_value.copy()
         target_value[:count] = fresh.target_value

@@ -92,6 +92,19 @@ def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config
     )
 
 
+def build_model(
+    config: Config, observation_size: int, num_actions: int, two_player: bool, device: torch.device
+) -> NetworkModel:
+    """The networks and the search-facing model over them: the one place the per-move discount is decided.
+
+    Two-player games: values and rewards are the mover's, so the search and every target discount by
+    -gamma (``signed_discount``). Every consumer (search, n-step targets, Reanalyse, diagnostics, a loaded
+    agent) reads it from the returned ``model.discount``.
+    """
+    network = MuZeroNetwork(observation_size, num_actions, config.network).to(device)
+    return NetworkModel(network, signed_discount(config.discount, two_player))
+
+
 class Trainer:
     def __init__(
         self,
@@ -106,10 +119,10 @@ class Trainer:
         self.encoder = ObservationEncoder(self.spec.observation_space)
         self.config = config = resolve_supports(config, self.source, self.spec)
         self.generators = seed_everything(config.run.seed)
-        self.network = MuZeroNetwork(self.spec.observation_size, self.spec.num_actions, config.network).to(self.device)
-        # Two-player games: values and rewards are the mover's, so the search and the targets discount by -gamma.
-        self.discount = signed_discount(config.discount, self.spec.two_player)
-        self.model = NetworkModel(self.network, self.discount)
+        spec = self.spec
+        self.model = build_model(config, spec.observation_size, spec.num_actions, spec.two_player, self.device)
+        self.network = self.model.network
+        self.discount = self.model.discount  # per move: -gamma in a two-player game
         self.learner = Learner(self.network, config.learner)
         self.replay = ReplayBuffer(
             config.env.num_envs, self.spec.observation_size, self.spec.num_actions, config.replay
