@@ -102,7 +102,8 @@ def train_one(
         "game": game,
         "preset": preset,
         "seed": seed,
-        "solved": counters.solved,
+        "solved": final is not None and trainer.is_solved(final),  # confirmed, and held by the final games
+        "confirmed": counters.solved,
         "threshold": trainer.solve_threshold,
         "opponent": next(iter(final.games)) if final is not None else None,
         "env_steps_to_solve": counters.env_steps_to_solve,

@@ -61,6 +61,7 @@ def train_one(
         counters = trainer.run()
         result = trainer.final_evaluation()
         final = None if result is None else result.summary()
+        solved = result is not None and trainer.is_solved(result)
     else:
         from muzero.app.runner import start_run, train
 
@@ -70,6 +71,7 @@ def train_one(
             trainer, run_dir, progress=False, artifacts=False, callback=CallbackList(default_callbacks(config))
         )
         final = outcome.summary["final_eval"]
+        solved = final is not None and outcome.summary["solved"]
         counters = trainer.counters
     threshold = trainer.solve_threshold
     final_mean = None if final is None else final["mean"]
@@ -77,9 +79,7 @@ def train_one(
         "env": config.env.id,
         "preset": preset,
         "seed": seed,
-        "solved": bool(
-            counters.solved and final_mean is not None and threshold is not None and final_mean >= threshold
-        ),
+        "solved": bool(solved),  # Trainer.is_solved: confirmed, and held by the final evaluation
         "threshold": threshold,
         "env_steps_to_solve": counters.env_steps_to_solve,
         "seconds_to_solve": None if counters.seconds_to_solve is None else round(counters.seconds_to_solve, 1),

@@ -258,8 +258,9 @@ def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(tmp_path, d
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     run_dir = tmp_path / "interrupted"
     process = _start_training(run_dir, 100_000)
-    _wait_for(run_dir / "metrics.csv", process)
-    time.sleep(1.0)
+    # The first periodic checkpoint: training has stepped (metrics.csv appears before the loss is compiled).
+    _wait_for(run_dir / "checkpoint.pt", process)
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err

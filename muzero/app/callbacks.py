@@ -19,12 +19,14 @@ Ready-made: ``CheckpointCallback``, ``EvalCallback`` (keeps the best model),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from muzero.app.formatting import describe_returns, format_return
 from muzero.training.evaluation import EvalResult
 from muzero.training.learner import Losses
 
@@ -78,6 +80,17 @@ class BaseCallback:
         """Called once when a ``learn`` call ends (budget spent, stopped, or interrupted)."""
 
     # -- plumbing ----------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self, model: Agent | None, trainer: Trainer) -> Iterator[BaseCallback]:
+        """A callback's whole life over one ``learn`` call, in one place: it learns its agent and trainer,
+        hears ``on_training_start``, then the loop's events (as an observer) and ``on_training_end`` last."""
+        self.init_callback(model, trainer)
+        self.on_training_start()
+        try:
+            yield self
+        finally:
+            self.on_training_end()
 
     def init_callback(self, model: Agent | None, trainer: Trainer) -> None:
         self.model = model
@@ -187,7 +200,7 @@ class StopTrainingOnRewardThreshold(BaseCallback):
         else:
             reached = kind == "periodic" and result.mean >= self.reward_threshold
         if reached and not self.reached and self.verbose:
-            print(f"stopping training: evaluation mean {result.mean:.2f} reached the threshold")
+            print(f"stopping training: evaluation mean {format_return(result.mean)} reached the threshold")
         self.reached = self.reached or reached
         return True
 
@@ -287,7 +300,7 @@ class EvalCallback(BaseCallback):
                 results=np.asarray(self.evaluations_results),
             )
         if self.verbose:
-            print(f"eval at {self.num_timesteps:,} steps: mean {result.mean:.2f} over {len(result.returns)} episodes")
+            print(f"eval at {self.num_timesteps:,} steps: {describe_returns(result.summary())}")
         if result.mean > self.best_mean_reward:
             self.best_mean_reward = result.mean
             if self.best_model_save_path is not None:

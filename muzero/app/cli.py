@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from muzero.app.formatting import describe_returns
 from muzero.config import field_docs
 from muzero.errors import UserError
 
@@ -285,10 +286,16 @@ def command_config(args: argparse.Namespace) -> int:
 
 def report(summary: dict, run_dir: Path) -> str:
     lines = [f"run: {run_dir}", f"status: {summary['status']}"]
-    if summary["solved"]:
-        lines.append(
-            f"solved: mean >= {summary['solve_threshold']:g} after {summary['env_steps_to_solve']:,} "
+    if summary.get("confirmed"):
+        confirmed = (
+            f"a confirmed mean >= {summary['solve_threshold']:g} after {summary['env_steps_to_solve']:,} "
             f"environment steps and {summary['seconds_to_solve']:.1f} s"
+        )
+        held = ", held by the final evaluation" if summary["final_eval"] else " (no final evaluation ran)"
+        lines.append(
+            f"solved: {confirmed}{held}"
+            if summary["solved"]
+            else f"solved: no: {confirmed}, but the final evaluation fell below it"
         )
     else:
         lines.append(f"solved: no (threshold {summary['solve_threshold']})")
@@ -296,10 +303,7 @@ def report(summary: dict, run_dir: Path) -> str:
     if final and final.get("games"):
         lines.append(f"final evaluation ({final['episodes']} games each): {format_games(final['games'])}")
     elif final:
-        lines.append(
-            f"final evaluation: mean {final['mean']:.1f} +- {final['std']:.1f} (min {final['min']:g}, "
-            f"max {final['max']:g}) over {final['episodes']} episodes"
-        )
+        lines.append(f"final evaluation: {describe_returns(final)}")
     lines.append(
         f"environment steps: {summary['total_env_steps']:,}, training steps: "
         f"{summary['total_train_steps']:,}, wall-clock: {summary['wall_seconds']:.1f} s"
@@ -320,11 +324,7 @@ def command_eval(args: argparse.Namespace) -> int:
     elif result.games:
         print(f"{agent.config.env.id}: {format_games(result.games)}")
     else:
-        s = result.summary()
-        print(
-            f"{agent.config.env.id}: mean {s['mean']:.1f} +- {s['std']:.1f} (min {s['min']:g}, max {s['max']:g}) "
-            f"over {s['episodes']} episodes"
-        )
+        print(f"{agent.config.env.id}: {describe_returns(result.summary())}")
     return 0
 
 

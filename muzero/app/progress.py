@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
+from muzero.app.formatting import describe_returns, format_return
 from muzero.training.evaluation import EvalResult
 from muzero.training.learner import Losses
 
@@ -45,8 +46,8 @@ class ProgressPrinter:
         (t0, s0), (t1, s1) = self._speed[0], self._speed[-1]
         speed = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
         left = format_duration((self.budget - c.env_steps) / speed) if speed > 0 else "?"
-        recent = f"{np.mean(self.recent_returns):.1f}" if self.recent_returns else "-"
-        last_eval = "-" if c.last_eval_mean is None else f"{c.last_eval_mean:.1f}"
+        recent = format_return(float(np.mean(self.recent_returns))) if self.recent_returns else "-"
+        last_eval = "-" if c.last_eval_mean is None else format_return(c.last_eval_mean)
         return (
             f"env steps {c.env_steps:,}/{self.budget:,} | episodes {c.episodes:,} | return {recent} | "
             f"eval {last_eval} | {speed:,.0f} steps/s | {format_duration(trainer.elapsed())} elapsed, "
@@ -80,9 +81,7 @@ class ProgressPrinter:
             )
             return
         self._emit(
-            f"{label} at {trainer.counters.env_steps:,} env steps: mean {s['mean']:.1f} "
-            f"(min {s['min']:.0f}, max {s['max']:.0f}) over {s['episodes']} episodes{early}",
-            transient=False,
+            f"{label} at {trainer.counters.env_steps:,} env steps: {describe_returns(s)}{early}", transient=False
         )
 
     def on_iteration(self, trainer: Trainer) -> None:

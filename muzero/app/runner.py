@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,9 @@ from muzero.training.trainer import Trainer
 
 @dataclass
 class RunOutcome:
-    status: str  # "solved", "budget", "stopped" (by a callback), "interrupted" or "diverged"
+    # "solved" (confirmed, and held by the final evaluation), "final_below_threshold" (confirmed, but the final
+    # evaluation fell short), "budget", "stopped" (by a callback), "interrupted" or "diverged"
+    status: str
     summary: dict[str, Any]
     run_dir: Path | None
 
@@ -152,9 +154,8 @@ def stop_on_interrupt(trainer: Trainer, progress: ProgressPrinter | None):
         return
 
     def request_stop(signum: int, frame: Any) -> None:
-        if trainer.stop_reason == "interrupted":
+        if trainer.interrupt():
             raise KeyboardInterrupt
-        trainer.stop_reason = "interrupted"
         if progress is not None:
             progress.message("stopping after this iteration and saving a checkpoint (Ctrl-C again to abort)")
 
@@ -203,43 +204,32 @@ def train(
         checkpointer = Checkpointer(run_dir, metrics)
         observers += [metrics, checkpointer]
     if callback is not None:
-        callback.init_callback(agent, trainer)
         observers.append(callback)
-    trainer.observers = observers + [o for o in trainer.observers if o not in observers]
-    status = "budget"
-    try:
-        if callback is not None:
-            callback.on_training_start()
-        trainer.learner.announce = printer.message if printer else None
-        with stop_on_interrupt(trainer, printer):
-            trainer.run(budget)
-        if trainer.stop_reason == "interrupted":
-            status = "interrupted"
-        elif trainer.counters.solved:
-            status = "solved"
-        elif trainer.stop_reason is not None:
-            status = "stopped"
-        if checkpointer is not None:
-            checkpointer.save(trainer)
-    except TrainingDiverged as error:
+    lifecycle = callback.session(agent, trainer) if callback is not None else nullcontext()
+    with trainer.observing(observers, announce=printer.message if printer else None), lifecycle:
         status = "diverged"
-        where = f"; the last good checkpoint is {run_dir / CHECKPOINT_NAME}" if run_dir else ""
-        _say(printer, f"training stopped: {error}{where}")
-    finally:
-        trainer.learner.announce = None
-        if printer:
-            printer.close()
-
-    final = None
-    if final_evaluation and status in ("solved", "budget", "stopped"):
-        final = trainer.final_evaluation()
-    if callback is not None:
-        callback.on_training_end()
+        try:
+            with stop_on_interrupt(trainer, printer):
+                trainer.run(budget)
+            status = trainer.end_reason()
+            if checkpointer is not None:
+                checkpointer.save(trainer)
+        except TrainingDiverged as error:
+            where = f"; the last good checkpoint is {run_dir / CHECKPOINT_NAME}" if run_dir else ""
+            _say(printer, f"training stopped: {error}{where}")
+        finally:
+            if printer:
+                printer.close()
+        final = None
+        if final_evaluation and status in ("solved", "budget", "stopped"):
+            final = trainer.final_evaluation()
+        if status == "solved" and not trainer.is_solved(final):
+            status = "final_below_threshold"
     summary = make_summary(trainer, final, status)
     if run_dir is not None and metrics is not None:
         metrics.close()
         write_json(run_dir / "summary.json", summary)
-        if artifacts and status in ("solved", "budget", "stopped"):
+        if artifacts and status in ("solved", "final_below_threshold", "budget", "stopped"):
             write_artifacts(trainer, run_dir, printer)
     if status == "interrupted" and run_dir is not None:
         _say(
@@ -247,7 +237,6 @@ def train(
             f"interrupted at {trainer.counters.env_steps:,} env steps; checkpoint saved. "
             f"Continue with: muzero train --resume {run_dir}",
         )
-    trainer.observers = [o for o in trainer.observers if o not in observers]
     return RunOutcome(status, summary, run_dir)
 
 
@@ -262,7 +251,8 @@ def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dic
         "env_id": trainer.config.env.id,
         "seed": trainer.config.run.seed,
         "status": status,
-        "solved": c.solved,
+        "solved": trainer.is_solved(final),  # confirmed and held by the final evaluation (Trainer.is_solved)
+        "confirmed": c.solved,  # a periodic evaluation reached the threshold and the confirmation held it
         "solve_threshold": trainer.solve_threshold,
         "env_steps_to_solve": c.env_steps_to_solve,
         "seconds_to_solve": None if c.seconds_to_solve is None else round(c.seconds_to_solve, 2),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -159,6 +160,33 @@ class Trainer:
         if self.stop_reason is None:
             self.stop_reason = reason
 
+    def interrupt(self) -> bool:
+        """The user asked to stop (a signal): stop after this iteration; True if they had asked before."""
+        again = self.stop_reason == "interrupted"
+        self.stop_reason = "interrupted"
+        return again
+
+    def end_reason(self) -> str:
+        """Why the last ``run`` ended: "interrupted", "solved" (a confirmed solve), "stopped" (an observer
+        asked) or "budget"."""
+        if self.stop_reason == "interrupted":
+            return "interrupted"
+        if self.counters.solved:
+            return "solved"
+        return "budget" if self.stop_reason is None else "stopped"
+
+    @contextmanager
+    def observing(self, observers: list[Observer], announce: Callable[[str], None] | None = None) -> Iterator[None]:
+        """``observers`` receive the loop's events inside the block, ahead of the trainer's own, and
+        ``announce`` the learner's one-line notices (compiling the loss)."""
+        self.observers = list(observers) + [o for o in self.observers if o not in observers]
+        self.learner.announce = announce
+        try:
+            yield
+        finally:
+            self.learner.announce = None
+            self.observers = [o for o in self.observers if o not in observers]
+
     # -- the loop -----------------------------------------------------------------------------------------------
 
     def elapsed(self) -> float:
@@ -294,6 +322,13 @@ class Trainer:
             c.solved = True
             c.env_steps_to_solve = c.env_steps
             c.seconds_to_solve = self.elapsed()
+
+    def is_solved(self, final: EvalResult | None) -> bool:
+        """The one definition of solved: a confirmed solve (a periodic evaluation reached the threshold and
+        ``eval.confirm_episodes`` fresh episodes held it) that the final evaluation, where one ran, holds too."""
+        if not self.counters.solved or self.solve_threshold is None:
+            return False
+        return final is None or final.mean >= self.solve_threshold
 
     def final_evaluation(self) -> EvalResult | None:
         episodes = self.config.eval.final_episodes

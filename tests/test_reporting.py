@@ -1,0 +1,46 @@
+"""What a run says about itself: one definition of solved, and figures printed at their own scale."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from muzero.app.callbacks import StopTrainingOnRewardThreshold
+from muzero.app.cli import report
+from muzero.app.formatting import describe_returns, format_return
+from muzero.app.runner import start_run, train
+from muzero.training.evaluation import EvalResult
+from tests.test_runs import tiny_config
+
+
+def test_small_returns_print_at_their_own_scale():
+    # Returns between 0.86 and 0.92 once printed as "mean 0.9 (min 1, max 1)".
+    summary = EvalResult(np.array([0.86, 0.89, 0.92]), np.ones(3)).summary()
+    assert describe_returns(summary) == "mean 0.890 +- 0.024 (min 0.860, max 0.920) over 3 episodes"
+    assert describe_returns(EvalResult(np.array([177.0, 500.0]), np.ones(2)).summary()).startswith(
+        "mean 338.5 +- 161.5 (min 177.0, max 500.0)"
+    )
+    assert format_return(-0.0123) == "-0.0123"
+    assert format_return(-114.25) == "-114.2"
+
+
+@pytest.mark.parametrize("final_holds", [True, False])
+def test_solved_means_confirmed_and_held_by_the_final_evaluation(tmp_path, monkeypatch, final_holds):
+    # A threshold a random CartPole policy reaches: the first periodic evaluation and its confirmation pass.
+    run_dir = tmp_path / "run"
+    trainer = start_run(tiny_config(96, "eval.solve_threshold=5"), run_dir, "custom")
+    if not final_holds:
+        below = EvalResult(np.array([1.0, 2.0]), np.array([1, 2]))
+        monkeypatch.setattr(trainer, "final_evaluation", lambda: below)
+    outcome = train(trainer, run_dir, progress=False, artifacts=False, callback=StopTrainingOnRewardThreshold())
+    assert trainer.counters.solved  # the confirmation held either way
+    written = json.loads((run_dir / "summary.json").read_text())
+    assert written == outcome.summary
+    assert written["confirmed"] is True
+    assert written["solved"] is final_holds
+    assert outcome.status == ("solved" if final_holds else "final_below_threshold")
+    lines = report(written, run_dir).splitlines()
+    assert lines[1] == f"status: {outcome.status}"
+    assert lines[2].startswith("solved: a confirmed" if final_holds else "solved: no: a confirmed")
