@@ -291,6 +291,6 @@ print(
 )
 
 # %% [markdown]
-# Everything here is the library at work; the [README](../README.md) has the measured figures
+# Everything here is the library at work; the [results pages](../docs/results/index.md) have the measured figures
 # (steps and seconds to solve over many seeds) and [docs/theory.md](../docs/theory.md) the full
 # derivations.

@@ -1,0 +1,241 @@
+"""Renders the generated blocks of the documentation, so that no table of measured figures is typed by hand.
+
+Every results table is data: one JSON file per measurement in ``docs/results/data/`` (its README says how a
+benchmark's output becomes one). A page (``README.md`` or any ``docs/**/*.md``) asks for a table with two
+marker comments, and this script rewrites what stands between them; the prose around stays hand-written:
+
+    <!-- table:cartpole_seeds_0_9 -->
+    (the table and a line naming its data file)
+    <!-- /table -->
+
+The block named ``config-reference`` is the configuration table of ``muzero.config.markdown_reference()``.
+
+    python docs/render.py          # rewrite every block
+    python docs/render.py --check  # write nothing; exit 1, naming each stale file, if any block differs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+DATA = DOCS / "results" / "data"
+CONFIG_REFERENCE = "config-reference"
+
+BLOCK = re.compile(r"(?P<open><!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- /table -->)", re.S)
+# {figure} names a figure of the same data file, {file.figure} one of another.
+FIGURE = re.compile(r"\{(?:(?P<file>\w+)\.)?(?P<figure>\w+)\}")
+# A link inside a data file is relative to docs/; it is rewritten relative to the page that shows it.
+LINK = re.compile(r"\]\((?!https?:|mailto:|#)(?P<path>[^)#\s]+)(?P<anchor>#[^)\s]*)?\)")
+
+Table = tuple[list[str], list[list[str]]]
+
+
+class RenderError(ValueError):
+    """A block or a figure that names something no data file holds."""
+
+
+def pages() -> list[Path]:
+    """Every page that may hold generated blocks (the data folder's own README holds none)."""
+    found = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    return [page for page in found if DATA not in page.parents]
+
+
+def load_data() -> dict[str, dict[str, Any]]:
+    """Data file name (without .json) -> its contents."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(DATA.glob("*.json"))}
+
+
+# -- Views: how a benchmark's own JSON (a data file's "result") becomes a table -----------------------------------
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def solve_seeds_view(result: dict[str, Any]) -> Table:
+    """``solve_suite.py`` / ``solve_cartpole.py`` without ``--compare``: a row per seed, then the summary."""
+    columns = ["seed", "solved", "environment steps to solve", "seconds to solve", "final mean (min)"]
+    rows = []
+    for run in result["runs"]:
+        steps = run["env_steps_to_solve"]
+        rows.append(
+            [
+                str(run["seed"]),
+                "yes" if run["solved"] else "no",
+                _number(steps) if steps is not None else f"not in {_number(run['total_env_steps'])}",
+                _number(run["seconds_to_solve"]),
+                f"{_number(run['final_eval_mean'])} ({_number(run['final_eval_min'])})",
+            ]
+        )
+    rows.append(
+        [
+            "**solved, median, worst**",
+            f"**{result['solved']}/{result['seeds']}**",
+            f"**{_number(result['median_env_steps_to_solve'])}, {_number(result['worst_env_steps_to_solve'])}**",
+            f"**{_number(result['median_seconds_to_solve'])}**",
+            "",
+        ]
+    )
+    return columns, rows
+
+
+def solve_compare_view(result: dict[str, Any]) -> Table:
+    """``solve_cartpole.py --compare``: a row per configuration (its ``table``)."""
+    columns = ["configuration", "solved", "median steps", "worst steps", "median s", "worst s"]
+    keys = ["config", "solved", "median_steps", "worst_steps", "median_seconds", "worst_seconds"]
+    return columns, [[_number(row[key]) for key in keys] for row in result["table"]]
+
+
+VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "solve_seeds": solve_seeds_view,
+    "solve_compare": solve_compare_view,
+}
+
+
+# -- Rendering ----------------------------------------------------------------------------------------------------
+
+
+def figure(data: dict[str, dict[str, Any]], file: str, name: str) -> str:
+    """A named figure: typed as carried over (a string), or read from the benchmark's result ({"result": path})."""
+    figures = data.get(file, {}).get("figures", {})
+    if name not in figures:
+        raise RenderError(f"no figure {name!r} in docs/results/data/{file}.json")
+    value = figures[name]
+    if isinstance(value, str):
+        return value
+    found: Any = data[file]["result"]
+    for key in value["result"].split("."):
+        found = found[int(key)] if isinstance(found, list) else found[key]
+    return _number(found)
+
+
+def resolve(text: str, file: str, data: dict[str, dict[str, Any]]) -> str:
+    """``text`` with every {figure} and {file.figure} replaced by the figure it names."""
+    return FIGURE.sub(lambda m: figure(data, m["file"] or file, m["figure"]), text)
+
+
+def relink(text: str, page: Path) -> str:
+    """Links written relative to docs/ made relative to ``page``."""
+
+    def local(match: re.Match[str]) -> str:
+        target = Path(os.path.relpath(DOCS / match["path"], page.parent)).as_posix()
+        return f"]({target}{match['anchor'] or ''})"
+
+    return LINK.sub(local, text)
+
+
+def table_of(entry: dict[str, Any]) -> Table:
+    """Columns and rows of a data file: typed ("rows", figures carried over) or computed by its view."""
+    if "rows" in entry:
+        return entry["columns"], entry["rows"]
+    if entry.get("view") not in VIEWS:
+        raise RenderError(f"a data file needs rows, or a view among {sorted(VIEWS)}, not {entry.get('view')!r}")
+    return VIEWS[entry["view"]](entry["result"])
+
+
+def markdown_row(cells: list[str]) -> str:
+    return "|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|"
+
+
+def caption(name: str, entry: dict[str, Any]) -> str:
+    """One line under a table naming its data file and where its figures come from (links relative to docs/)."""
+    provenance = entry["provenance"]
+    source = f"[{name}.json](results/data/{name}.json)"
+    carried = provenance.get("carried_over_from")
+    if carried:
+        return f"*Data: {source}, carried over from {carried['file']} at commit {carried['commit'][:8]}.*"
+    threads = provenance.get("threads")
+    shown = "" if threads is None else f", {threads} thread{'s' if threads != 1 else ''}"
+    return f"*Data: {source}, measured at commit {provenance['commit'][:8]} on {provenance['date']}{shown}.*"
+
+
+def render_table(name: str, data: dict[str, dict[str, Any]]) -> str:
+    if name not in data:
+        raise RenderError(f"no data file docs/results/data/{name}.json")
+    columns, rows = table_of(data[name])
+    lines = [markdown_row(columns), "|" + "---|" * len(columns)]
+    lines += [markdown_row([resolve(cell, name, data) for cell in row]) for row in rows]
+    return "\n".join([*lines, "", caption(name, data[name])])
+
+
+def render_block(name: str, data: dict[str, dict[str, Any]], page: Path) -> str:
+    """The Markdown that belongs between a block's markers on ``page``."""
+    if name == CONFIG_REFERENCE:
+        from muzero.config import markdown_reference
+
+        return markdown_reference() + "\n"
+    return relink(render_table(name, data), page) + "\n"
+
+
+def render_page(text: str, page: Path, data: dict[str, dict[str, Any]]) -> str:
+    def block(match: re.Match[str]) -> str:
+        return match["open"] + render_block(match["name"], data, page) + match["close"]
+
+    return BLOCK.sub(block, text)
+
+
+def used_names(texts: dict[Path, str]) -> set[str]:
+    return {match["name"] for text in texts.values() for match in BLOCK.finditer(text)}
+
+
+def referenced_files(data: dict[str, dict[str, Any]]) -> set[str]:
+    """Data files whose figures another data file quotes."""
+    return {
+        match["file"]
+        for entry in data.values()
+        for row in entry.get("rows", [])
+        for cell in row
+        for match in FIGURE.finditer(cell)
+        if match["file"]
+    }
+
+
+def render_all() -> dict[Path, tuple[str, str]]:
+    """Page -> (its text now, its text rendered). Fails on a data file that no page shows."""
+    data = load_data()
+    texts = {page: page.read_text() for page in pages()}
+    unused = set(data) - used_names(texts) - referenced_files(data)
+    if unused:
+        raise RenderError(f"data files no page shows: {', '.join(sorted(unused))}")
+    return {page: (text, render_page(text, page, data)) for page, text in texts.items()}
+
+
+def stale() -> list[Path]:
+    """Pages whose generated blocks differ from what the data renders."""
+    return [page for page, (now, rendered) in render_all().items() if now != rendered]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any block is stale")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # the configuration reference of this checkout's code, not an installed copy's
+    try:
+        rendered = render_all()
+    except RenderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    changed = [page for page, (now, new) in rendered.items() if now != new]
+    for page in changed:
+        relative = page.relative_to(ROOT)
+        if args.check:
+            print(f"stale: {relative} (rerun: python docs/render.py)", file=sys.stderr)
+        else:
+            page.write_text(rendered[page][1])
+            print(f"rewrote {relative}")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
