@@ -17,15 +17,12 @@ from muzero import (
 from muzero.envs.make import EnvSource
 from muzero.errors import ConfigError
 from muzero.model.device import resolve_device
-from tests.test_runs import TINY as RUNS_TINY
-
-# test_runs' tiny CartPole configuration with the default 16 environments (so learn(n) runs exactly n steps
-# for n % 16 == 0) and no periodic checkpoints.
-TINY = [s for s in RUNS_TINY if not s.startswith("env.num_envs=")] + ["run.checkpoint_interval=0"]
 
 
-def tiny_agent(**kwargs) -> MuZero:
-    return MuZero("CartPole-v1", seed=0, verbose=0, overrides=TINY, **kwargs)
+@pytest.fixture
+def tiny_agent(tiny_sb3_sets):
+    """``tiny_agent(**kwargs)``: a silent CartPole agent on the tiny run with 16 environments, seed 0."""
+    return lambda **kwargs: MuZero("CartPole-v1", seed=0, verbose=0, overrides=tiny_sb3_sets, **kwargs)
 
 
 class StopAfter(BaseCallback):
@@ -47,7 +44,7 @@ class StopAfter(BaseCallback):
         self.seen.append("end")
 
 
-def test_an_sb3_users_session(tmp_path, monkeypatch):
+def test_learn_counts_timesteps_as_sb3_does(tiny_agent):
     agent = tiny_agent()
     assert agent.learn(64) is agent
     assert agent.num_timesteps == 64
@@ -57,14 +54,19 @@ def test_an_sb3_users_session(tmp_path, monkeypatch):
     assert (agent.num_timesteps, agent.total_env_steps) == (32, 160)
     assert agent.trainer.learner.steps > 0
 
-    # A callback that returns False stops training; the hooks run in order.
+
+def test_a_callback_returning_false_stops_training_and_its_hooks_run_in_order(tiny_agent):
+    agent = tiny_agent()
     stopper = StopAfter(calls=2)
     agent.learn(10_000, callback=stopper)
     assert agent.num_timesteps == 32
     assert stopper.seen == ["start", "step 16", "step 32", "end"]
     assert agent.last_outcome.status == "stopped"
 
-    # predict: SB3's signature and return value, for one observation and for a batch, with and without masks.
+
+def test_predict_has_sb3s_signature_for_one_observation_and_a_batch_with_and_without_masks(tiny_agent):
+    agent = tiny_agent()
+    agent.learn(32)
     observation, _ = gym.make("CartPole-v1").reset(seed=0)
     action, state = agent.predict(observation)
     assert isinstance(action, int) and action in (0, 1) and state is None
@@ -76,15 +78,28 @@ def test_an_sb3_users_session(tmp_path, monkeypatch):
     masked, _ = agent.predict(batch, action_masks=np.array([[True, False]] * 4), deterministic=True)
     assert masked.tolist() == [0, 0, 0, 0]
 
-    # save writes one file (".pt" added, as SB3 adds ".zip").
-    path = agent.save(tmp_path / "cartpole")
+
+@pytest.fixture
+def saved_agent(tiny_agent, tmp_path):
+    """An agent trained for 48 steps and the file ``save`` wrote it to."""
+    agent = tiny_agent()
+    agent.learn(48)
+    return agent, agent.save(tmp_path / "cartpole")
+
+
+def test_save_writes_one_file_and_adds_pt_as_sb3_adds_zip(saved_agent, tmp_path):
+    _, path = saved_agent
     assert path == tmp_path / "cartpole.pt" and path.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cartpole.pt"]
 
-    # load without an environment: no environment is made, and it predicts what the saved agent predicts.
+
+def test_load_without_an_environment_makes_none_and_predicts_what_the_saved_agent_predicts(saved_agent, monkeypatch):
+    agent, path = saved_agent
+
     def no_environments(*args, **kwargs):
         raise AssertionError("loading to predict must not make an environment")
 
+    batch = np.stack([gym.make("CartPole-v1").reset(seed=s)[0] for s in range(4)])
     with monkeypatch.context() as patch:
         patch.setattr(gym, "make", no_environments)
         patch.setattr(gym, "make_vec", no_environments)
@@ -95,19 +110,22 @@ def test_an_sb3_users_session(tmp_path, monkeypatch):
             loaded.predict(batch, deterministic=True)[0].tolist()
             == agent.predict(batch, deterministic=True)[0].tolist()
         )
-    assert loaded.num_timesteps == loaded.total_env_steps == 192
+    assert loaded.num_timesteps == loaded.total_env_steps == 48
+    # Given no environment, it makes its recorded one when asked to learn.
+    loaded.learn(16)
+    assert loaded.total_env_steps == 64
 
-    # load with an environment and continue training where the saved agent stopped.
+
+def test_load_with_an_environment_continues_training_where_the_saved_agent_stopped(saved_agent):
+    agent, path = saved_agent
     resumed = MuZero.load(path, env="CartPole-v1", verbose=0)
     assert resumed.trainer.learner.steps == agent.trainer.learner.steps
+    assert resumed.config == agent.config
     resumed.learn(32, reset_num_timesteps=False)
-    assert resumed.total_env_steps == 224
-    # A loaded agent given no environment makes its recorded one when asked to learn.
-    loaded.learn(16)
-    assert loaded.total_env_steps == 208
+    assert resumed.total_env_steps == 80
 
 
-def test_ready_made_callbacks_compose_in_a_list(tmp_path):
+def test_ready_made_callbacks_compose_in_a_list(tiny_agent, tmp_path):
     agent = tiny_agent()
     checkpoints = CheckpointCallback(save_freq=32, save_path=tmp_path / "checkpoints", name_prefix="cp")
     evaluation = EvalCallback(
@@ -134,9 +152,9 @@ def test_ready_made_callbacks_compose_in_a_list(tmp_path):
     assert agent.num_timesteps == 32
 
 
-def test_stop_on_threshold_alone_and_without_it(tmp_path):
+def test_stop_on_threshold_alone_and_without_it(tiny_agent, tiny_sb3_sets, tmp_path):
     # Without the callback, learn() trains every step asked for, solved or not (SB3's meaning).
-    easy = ["eval.solve_threshold=1", *TINY]
+    easy = ["eval.solve_threshold=1", *tiny_sb3_sets]
     agent = MuZero("CartPole-v1", seed=0, verbose=0, overrides=easy)
     agent.learn(96)
     assert agent.trainer.counters.solved and agent.num_timesteps == 96
@@ -150,10 +168,10 @@ def test_stop_on_threshold_alone_and_without_it(tmp_path):
     assert agent.num_timesteps == 32 and agent.last_outcome.status == "stopped"
 
 
-def test_building_or_loading_an_agent_leaves_global_torch_settings_alone(tmp_path):
+def test_building_or_loading_an_agent_leaves_global_torch_settings_alone(tiny_sb3_sets, tmp_path):
     before = torch.get_num_threads()
     threads = 1 if before != 1 else 2
-    agent = MuZero("CartPole-v1", verbose=0, overrides=[*TINY, f"run.threads={threads}"])
+    agent = MuZero("CartPole-v1", verbose=0, overrides=[*tiny_sb3_sets, f"run.threads={threads}"])
     path = agent.save(tmp_path / "agent.pt")
     MuZero.load(path)
     assert torch.get_num_threads() == before
@@ -169,7 +187,7 @@ def test_building_or_loading_an_agent_leaves_global_torch_settings_alone(tmp_pat
     assert torch.get_num_threads() == before  # ... and restored
 
 
-def test_overrides_as_dict_or_list_and_devices():
+def test_overrides_as_dict_or_list_and_devices(tiny_agent):
     as_dict = MuZero("CartPole-v1", verbose=0, overrides={"search.num_simulations": 7, "eval.interval": 1_000})
     as_list = MuZero(
         "CartPole-v1",
@@ -192,7 +210,7 @@ def test_overrides_as_dict_or_list_and_devices():
             tiny_agent(device="cuda")
 
 
-def test_progress_output_follows_verbose_and_progress_bar(capsys):
+def test_progress_output_follows_verbose_and_progress_bar(tiny_agent, capsys):
     agent = tiny_agent()  # verbose=0: silent
     agent.learn(16)
     assert capsys.readouterr().err == ""

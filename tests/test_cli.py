@@ -13,44 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # every test runs the command line in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
-# A tiny but complete run: 4 environments, 4 simulations, evaluations of 2 episodes.
-TINY = [
-    "--set",
-    "env.num_envs=4",
-    "--set",
-    "search.num_simulations=4",
-    "--set",
-    "learner.batch_size=16",
-    "--set",
-    "acting.min_replay_size=16",
-    "--set",
-    "eval.interval=32",
-    "--set",
-    "eval.episodes=2",
-    "--set",
-    "eval.confirm_episodes=2",
-    "--set",
-    "eval.final_episodes=2",
-    "--set",
-    "env.max_episode_steps=30",
-]
-
-
-def muzero(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
-    result = subprocess.run(
-        [sys.executable, "-m", "muzero", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"muzero {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
+def trained_run(cli, tiny_cli_args, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    muzero("train", "--max-env-steps", "64", "--run-dir", str(run_dir), "--quiet", *TINY, check=True)
+    cli("train", "--max-env-steps", "64", "--run-dir", str(run_dir), "--quiet", *tiny_cli_args, check=True)
     return run_dir
 
 
@@ -82,51 +53,55 @@ def test_train_writes_a_complete_run_directory(trained_run):
     assert header == "tag,value,env_steps,train_steps,wall_seconds"
 
 
-def test_eval_json(trained_run):
-    result = muzero("eval", str(trained_run), "--episodes", "3", "--json", check=True)
+def test_eval_json(cli, trained_run):
+    result = cli("eval", str(trained_run), "--episodes", "3", "--json", check=True)
     data = json.loads(result.stdout)
     assert set(data) == {"episodes", "mean", "std", "min", "max", "returns"}
     assert data["episodes"] == 3 and len(data["returns"]) == 3
     assert data["mean"] == pytest.approx(sum(data["returns"]) / 3)
 
 
-def test_render_and_plot(trained_run, tmp_path):
+def test_render_and_plot(cli, trained_run, tmp_path):
     out = tmp_path / "episode.gif"
-    muzero("render", str(trained_run), "--out", str(out), "--episodes", "2", check=True)
+    cli("render", str(trained_run), "--out", str(out), "--episodes", "2", check=True)
     assert out.stat().st_size > 0
     plot = tmp_path / "curves.png"
-    muzero("plot", str(trained_run), str(trained_run), "--out", str(plot), check=True)
+    cli("plot", str(trained_run), str(trained_run), "--out", str(plot), check=True)
     assert plot.stat().st_size > 0
 
 
-def test_diagnose_and_tree_write_their_files(trained_run, tmp_path):
-    result = muzero("diagnose", str(trained_run), "--episodes", "2", "--out", str(tmp_path), check=True)
+def test_diagnose_and_tree_write_their_files(cli, trained_run, tmp_path):
+    result = cli("diagnose", str(trained_run), "--episodes", "2", "--out", str(tmp_path), check=True)
     report = json.loads((tmp_path / "diagnose.json").read_text())
     assert [entry["k"] for entry in report["per_k"]] == list(range(2 * report["unroll_steps"] + 1))
     assert "probe" in report["cartpole"] and (tmp_path / "diagnose.png").stat().st_size > 0
     assert "k= 1: reward |error|" in result.stdout
-    muzero("tree", str(trained_run), "--seed", "1", "--steps", "3", "--out", str(tmp_path / "t.svg"), check=True)
+    cli("tree", str(trained_run), "--seed", "1", "--steps", "3", "--out", str(tmp_path / "t.svg"), check=True)
     assert (tmp_path / "t.svg").read_text().count("<circle") > 1
 
 
-def test_help_documents_every_option_and_config_key():
+def test_help_documents_every_option_and_config_key(cli):
     from muzero.config import field_docs
 
-    text = muzero("train", "--help", check=True).stdout
+    text = cli("train", "--help", check=True).stdout
     for option in ("--preset", "--env", "--seed", "--max-env-steps", "--run-dir", "--set", "--resume"):
         assert option in text
     for key, *_ in field_docs():
         assert key in text, key
-    for command in ("eval", "render", "plot"):
-        assert "usage: muzero " + command in muzero(command, "--help", check=True).stdout
-    assert "train" in muzero("--help", check=True).stdout
+    commands = ("train", "config", "eval", "render", "plot", "diagnose", "tree", "play")
+    overview = cli("--help", check=True).stdout
+    # The overview describes each command on a line of its own: "    train     train an agent (...)".
+    described = [line.split()[0] for line in overview.splitlines() if line.startswith("    ") and line[4] != " "]
+    assert sorted(described) == sorted(commands)
+    for command in commands:
+        assert "usage: muzero " + command in cli(command, "--help", check=True).stdout
 
 
-def test_resume_continues_to_a_larger_budget(trained_run, tmp_path):
+def test_resume_continues_to_a_larger_budget(cli, trained_run, tmp_path):
     copy = tmp_path / "resumed"
     subprocess.run(["cp", "-r", str(trained_run), str(copy)], check=True)
     before = json.loads((copy / "summary.json").read_text())
-    muzero("train", "--resume", str(copy), "--max-env-steps", "96", "--quiet", check=True)
+    cli("train", "--resume", str(copy), "--max-env-steps", "96", "--quiet", check=True)
     after = json.loads((copy / "summary.json").read_text())
     assert after["total_env_steps"] == 96
     assert after["total_train_steps"] > before["total_train_steps"]
@@ -140,15 +115,15 @@ def test_resume_continues_to_a_larger_budget(trained_run, tmp_path):
         ["--env", "tests.fake_envs:muzero-test/DictCorridor-v0"],  # a user's own env with a Dict observation
     ],
 )
-def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(env_args, tmp_path):
+def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(cli, tiny_cli_args, env_args, tmp_path):
     run_dir = tmp_path / "run"
-    muzero("train", *env_args, "--max-env-steps", "48", "--run-dir", str(run_dir), "--quiet", *TINY, check=True)
+    cli("train", *env_args, "--max-env-steps", "48", "--run-dir", str(run_dir), "--quiet", *tiny_cli_args, check=True)
     config = json.loads((run_dir / "config.json").read_text())["config"]
     assert config["env"]["id"] == env_args[1]
     assert config["network"]["value_support_size"] is not None  # chosen from the environment and recorded
     if "--env-kwargs" in env_args:
         assert config["env"]["kwargs"] == ["map_name=8x8", "is_slippery=False"]
-    result = json.loads(muzero("eval", str(run_dir), "--episodes", "2", "--json", check=True).stdout)
+    result = json.loads(cli("eval", str(run_dir), "--episodes", "2", "--json", check=True).stdout)
     assert result["episodes"] == 2
     assert (run_dir / "agent.gif").exists()
 
@@ -175,33 +150,33 @@ def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(env_ar
         (["config", "show", "--set", "search.num_simulation=5"], "did you mean 'search.num_simulations'"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_status_2(args, message):
-    result = muzero(*args)
+def test_bad_input_is_one_clear_line_and_status_2(cli, args, message):
+    result = cli(*args)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_corrupt_and_truncated_checkpoints_are_refused(trained_run, tmp_path):
+def test_corrupt_and_truncated_checkpoints_are_refused(cli, trained_run, tmp_path):
     data = (trained_run / "checkpoint.pt").read_bytes()
     for name, content in (("garbage", b"not a checkpoint at all"), ("truncated", data[: len(data) // 2])):
         run = tmp_path / name
         run.mkdir()
         (run / "checkpoint.pt").write_bytes(content)
-        result = muzero("eval", str(run))
+        result = cli("eval", str(run))
         assert result.returncode == 2 and "corrupt or truncated" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
 
 
-def test_mismatched_checkpoint_is_refused(trained_run, tmp_path):
+def test_mismatched_checkpoint_is_refused(cli, trained_run, tmp_path):
     for setting, message in (("network.hidden_size=8", "does not fit"), ("env.id=Acrobot-v1", "checkpoint is for")):
         copy = tmp_path / setting.split("=")[0]
         subprocess.run(["cp", "-r", str(trained_run), str(copy)], check=True)
-        result = muzero("train", "--resume", str(copy), "--set", setting, "--quiet")
+        result = cli("train", "--resume", str(copy), "--set", setting, "--quiet")
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
-def _start_training(run_dir: Path, steps: int, *extra: str) -> subprocess.Popen:
+def _start_training(tiny_cli_args: list[str], run_dir: Path, steps: int, *extra: str) -> subprocess.Popen:
     env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
     return subprocess.Popen(
         [
@@ -213,7 +188,7 @@ def _start_training(run_dir: Path, steps: int, *extra: str) -> subprocess.Popen:
             str(steps),
             "--run-dir",
             str(run_dir),
-            *TINY,
+            *tiny_cli_args,
             "--set",
             "run.checkpoint_interval=16",
             *extra,
@@ -235,16 +210,16 @@ def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> No
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 0.9])
-def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(tmp_path, delay):
+def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(cli, tiny_cli_args, tmp_path, delay):
     run_dir = tmp_path / "killed"
-    process = _start_training(run_dir, 100_000, "--quiet")
+    process = _start_training(tiny_cli_args, run_dir, 100_000, "--quiet")
     _wait_for(run_dir / "checkpoint.pt", process)
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait()
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)  # intact, whenever the kill came
     reached = state["counters"]["env_steps"]
-    result = muzero("train", "--resume", str(run_dir), "--max-env-steps", str(reached + 32), "--quiet")
+    result = cli("train", "--resume", str(run_dir), "--max-env-steps", str(reached + 32), "--quiet")
     assert result.returncode == 0, result.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["total_env_steps"] == reached + 32
@@ -255,9 +230,9 @@ def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(tmp_path, d
     assert steps == sorted(steps)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_cli_args, tmp_path):
     run_dir = tmp_path / "interrupted"
-    process = _start_training(run_dir, 100_000)
+    process = _start_training(tiny_cli_args, run_dir, 100_000)
     # The first periodic checkpoint: training has stepped (metrics.csv appears before the loss is compiled).
     _wait_for(run_dir / "checkpoint.pt", process)
     time.sleep(0.5)
@@ -274,14 +249,14 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     "choice",
     [[], ["--env", "Taxi-v4"], ["--preset", "generic", "--env", "Acrobot-v1", "--set", "learner.td_steps=50"]],
 )
-def test_config_show_prints_toml_that_config_reads_back_unchanged(choice, tmp_path):
+def test_config_show_prints_toml_that_config_reads_back_unchanged(cli, choice, tmp_path):
     from muzero.config import Config
     from muzero.presets import resolve
 
-    shown = muzero("config", "show", *choice, check=True).stdout
+    shown = cli("config", "show", *choice, check=True).stdout
     path = tmp_path / "config.toml"
     path.write_text(shown)
-    again = muzero("config", "show", "--config", str(path), check=True).stdout
+    again = cli("config", "show", "--config", str(path), check=True).stdout
     assert again.splitlines()[1:] == shown.splitlines()[1:]  # the first line names the source
     env = choice[choice.index("--env") + 1] if "--env" in choice else None
     sets = [choice[i + 1] for i, arg in enumerate(choice) if arg == "--set"]
@@ -289,14 +264,14 @@ def test_config_show_prints_toml_that_config_reads_back_unchanged(choice, tmp_pa
     assert Config.from_toml(shown) == expected
 
 
-def test_train_takes_a_config_file_and_names_runs_portably(tmp_path):
+def test_train_takes_a_config_file_and_names_runs_portably(cli, tiny_cli_args, tmp_path):
     from muzero.app.runner import default_run_dir
     from muzero.config import Config
 
     path = tmp_path / "tiny.toml"
-    path.write_text(muzero("config", "show", *TINY, "--set", "search.num_simulations=3", check=True).stdout)
+    path.write_text(cli("config", "show", *tiny_cli_args, "--set", "search.num_simulations=3", check=True).stdout)
     run_dir = tmp_path / "run"
-    muzero("train", "--config", str(path), "--max-env-steps", "32", "--run-dir", str(run_dir), "--quiet", check=True)
+    cli("train", "--config", str(path), "--max-env-steps", "32", "--run-dir", str(run_dir), "--quiet", check=True)
     recorded = Config.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     expected = Config.from_toml(path.read_text()).with_sets(["run.max_env_steps=32"])
     supports = {"network.value_support_size": None, "network.reward_support_size": None}  # chosen at run start

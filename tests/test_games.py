@@ -330,15 +330,14 @@ def test_game_spec_and_unknown_game():
 
 
 @pytest.fixture(scope="module")
-def game_run(tmp_path_factory):
-    from tests.test_cli import TINY, muzero
-
+def game_run(tmp_path_factory, cli, tiny_cli_args):
     run_dir = tmp_path_factory.mktemp("ttt") / "run"
-    result = muzero("train", "--env", "tictactoe_v3", "--max-env-steps", "96", "--run-dir", str(run_dir), *TINY)
+    result = cli("train", "--env", "tictactoe_v3", "--max-env-steps", "96", "--run-dir", str(run_dir), *tiny_cli_args)
     assert result.returncode in (0, 1), result.stderr
     return run_dir
 
 
+@pytest.mark.slow  # a training run and the command line in a subprocess
 def test_training_a_game_reports_every_opponent_and_colour(game_run):
     import json
 
@@ -352,42 +351,32 @@ def test_training_a_game_reports_every_opponent_and_colour(game_run):
     assert (game_run / "agent.gif").stat().st_size > 0
 
 
-def test_eval_render_and_play_on_a_game(game_run, tmp_path):
+@pytest.mark.slow  # a training run and the command line in a subprocess
+def test_eval_render_and_play_on_a_game(game_run, tmp_path, cli):
     import json
 
-    from tests.test_cli import muzero
-
-    result = muzero("eval", str(game_run), "--episodes", "4", "--opponent", "random", "--json", check=True)
+    result = cli("eval", str(game_run), "--episodes", "4", "--opponent", "random", "--json", check=True)
     record = json.loads(result.stdout)["games"]["random"]
     assert sum(record["first"].values()) == sum(record["second"].values()) == 2
     out = tmp_path / "game.gif"
-    muzero("render", str(game_run), "--opponent", "perfect", "--second", "--out", str(out), check=True)
+    cli("render", str(game_run), "--opponent", "perfect", "--second", "--out", str(out), check=True)
     assert out.stat().st_size > 0
-    drawn = muzero("tree", str(game_run), "--steps", "2", "--out", str(tmp_path / "tree.svg"), check=True)
+    drawn = cli("tree", str(game_run), "--steps", "2", "--out", str(tmp_path / "tree.svg"), check=True)
     assert "nodes" in drawn.stdout and (tmp_path / "tree.svg").read_text().startswith("<svg")
     # A person types moves (illegal and malformed ones are asked again) until the game ends.
     moves = "\n".join(["x", "9", *[str(c) for c in range(9)] * 2]) + "\n"
-    played = subprocess_run(["play", str(game_run), "--first"], moves)
+    played = cli("play", str(game_run), "--first", input=moves, timeout=120)
     assert played.returncode == 0, played.stderr
     assert "is not a legal move" in played.stdout
     assert any(end in played.stdout for end in ("you win", "draw", "the agent wins"))
 
 
-def subprocess_run(args, stdin_text):
-    import subprocess
-
-    from tests.test_cli import ROOT
-
-    return subprocess.run(
-        [sys.executable, "-m", "muzero", *args], input=stdin_text, capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-
-
-def test_play_refuses_a_single_player_run(tmp_path):
+@pytest.mark.slow  # a training run and the command line in a subprocess
+def test_play_refuses_a_single_player_run(tmp_path, cli):
     from muzero import MuZero
 
     path = MuZero("CartPole-v1", verbose=0).save(tmp_path / "cartpole")
-    result = subprocess_run(["play", str(path)], "")
+    result = cli("play", str(path), input="", timeout=120)
     assert result.returncode == 2 and "not a two-player game" in result.stderr
 
 

@@ -19,6 +19,8 @@ from muzero.model.bridge import NetworkModel
 from muzero.presets import cartpole
 from muzero.training.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # training runs with a learning outcome
+
 BUDGET = 2_000
 THRESHOLD = 100.0
 

@@ -9,9 +9,13 @@ policy reaches it in about 1.5% of episodes. Measured with the generic preset (e
 
 from __future__ import annotations
 
+import pytest
+
 from muzero.app.callbacks import default_callbacks
 from muzero.presets import get_preset
 from muzero.training.trainer import Trainer
+
+pytestmark = pytest.mark.slow  # training runs with a learning outcome
 
 BUDGET = 3_000
 

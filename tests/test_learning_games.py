@@ -14,6 +14,8 @@ import pytest
 from muzero.presets import resolve
 from muzero.training.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # training runs with a learning outcome
+
 pytest.importorskip("pettingzoo")
 
 BUDGET = 12_000

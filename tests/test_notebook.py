@@ -26,6 +26,7 @@ def test_the_notebook_is_stored_without_outputs_and_matches_its_text_version():
     )
 
 
+@pytest.mark.slow  # executes the whole notebook, training included
 def test_every_cell_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("MUZERO_NOTEBOOK_STEPS", "100")  # on top of section 4's 600: one periodic evaluation
     monkeypatch.setenv("MPLBACKEND", "Agg")

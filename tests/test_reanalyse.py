@@ -9,11 +9,10 @@ from muzero.config import Config
 from muzero.replay.targets import bootstrap_offsets
 from muzero.search.mcts import run_mcts
 from muzero.training.trainer import Trainer
-from tests.test_runs import TINY
 
 
-def filled_trainer(*sets: str) -> Trainer:
-    trainer = Trainer(Config().with_sets([*TINY, "acting.min_replay_size=100000", *sets]))
+def filled_trainer(tiny_sets: list[str], *sets: str) -> Trainer:
+    trainer = Trainer(Config().with_sets([*tiny_sets, "acting.min_replay_size=100000", *sets]))
     for _ in range(12):  # acting only: replay fills, nothing is trained
         trainer.iteration()
     return trainer
@@ -47,8 +46,9 @@ def sampled(trainer: Trainer):
 
 
 @pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
-def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(algorithm):
+def test_reanalysed_targets_equal_a_fresh_search_of_the_stored_observation(tiny_sets, algorithm):
     trainer = filled_trainer(
+        tiny_sets,
         "learner.reanalyse_fraction=0.5",
         "learner.reanalyse_network=current",
         "learner.td_steps=3",
@@ -107,8 +107,8 @@ def test_reanalysed_value_targets_in_a_game_discount_by_minus_gamma():
     assert checked >= 2
 
 
-def test_fraction_zero_keeps_the_acting_targets():
-    a, b = filled_trainer(), filled_trainer("learner.reanalyse_fraction=0")
+def test_fraction_zero_keeps_the_acting_targets(tiny_sets):
+    a, b = filled_trainer(tiny_sets), filled_trainer(tiny_sets, "learner.reanalyse_fraction=0")
     first, second = a.sample_batch(), b.sample_batch()
     for name, value in first._asdict().items():
         np.testing.assert_array_equal(value, getattr(second, name), err_msg=name)

@@ -12,7 +12,6 @@ from muzero.app.cli import report
 from muzero.app.formatting import describe_returns, format_return
 from muzero.app.runner import start_run, train
 from muzero.training.evaluation import EvalResult
-from tests.test_runs import tiny_config
 
 
 def test_small_returns_print_at_their_own_scale():
@@ -27,7 +26,7 @@ def test_small_returns_print_at_their_own_scale():
 
 
 @pytest.mark.parametrize("final_holds", [True, False])
-def test_solved_means_confirmed_and_held_by_the_final_evaluation(tmp_path, monkeypatch, final_holds):
+def test_solved_means_confirmed_and_held_by_the_final_evaluation(tiny_config, tmp_path, monkeypatch, final_holds):
     # A threshold a random CartPole policy reaches: the first periodic evaluation and its confirmation pass.
     run_dir = tmp_path / "run"
     trainer = start_run(tiny_config(96, "eval.solve_threshold=5"), run_dir, "custom")

@@ -13,26 +13,8 @@ import torch
 from muzero.app.agent import MuZero
 from muzero.app.checkpoint import load_checkpoint
 from muzero.app.runner import start_run, train
-from muzero.config import Config
 from muzero.errors import CheckpointError
 from muzero.training.trainer import Trainer
-
-TINY = [
-    "env.num_envs=4",
-    "search.num_simulations=4",
-    "learner.batch_size=16",
-    "acting.min_replay_size=16",
-    "eval.interval=32",
-    "eval.episodes=2",
-    "eval.confirm_episodes=2",
-    "eval.final_episodes=2",
-    "env.max_episode_steps=40",
-    "run.checkpoint_interval=32",
-]
-
-
-def tiny_config(steps: int = 96, *extra: str) -> Config:
-    return Config().with_sets([*TINY, f"run.max_env_steps={steps}", *extra])
 
 
 def learning_rows(run_dir: Path) -> list[tuple[str, str, str, str]]:
@@ -45,7 +27,7 @@ def learning_rows(run_dir: Path) -> list[tuple[str, str, str, str]]:
         ]
 
 
-def test_same_seed_and_config_give_identical_learning_metrics(tmp_path):
+def test_same_seed_and_config_give_identical_learning_metrics(tiny_config, tmp_path):
     runs = []
     for name in ("a", "b"):
         trainer = start_run(tiny_config(128), tmp_path / name, "test")
@@ -60,7 +42,7 @@ def test_same_seed_and_config_give_identical_learning_metrics(tmp_path):
     assert learning_rows(tmp_path / "c") != runs[0]
 
 
-def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_config, tmp_path):
     run_dir = tmp_path / "nan"
     trainer = start_run(tiny_config(400), run_dir, "test")
 
@@ -89,7 +71,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for v in state["network"].values())
 
 
-def test_checkpoint_round_trip_restores_everything(tmp_path):
+def test_checkpoint_round_trip_restores_everything(tiny_config, tmp_path):
     agent = MuZero(tiny_config(64), verbose=False)
     agent.learn()
     path = agent.save(tmp_path / "agent.pt")
@@ -110,7 +92,7 @@ def test_checkpoint_round_trip_restores_everything(tmp_path):
     )
 
 
-def test_predict_single_and_batch():
+def test_predict_single_and_batch(tiny_config):
     agent = MuZero(tiny_config(32), verbose=False)
     action, state = agent.predict(np.zeros(4, np.float32))
     assert isinstance(action, int) and state is None
@@ -167,7 +149,7 @@ def test_loading_something_else_is_a_checkpoint_error(tmp_path):
         MuZero.load(empty)
 
 
-def test_no_two_evaluations_of_one_or_two_runs_share_an_episode_seed(monkeypatch):
+def test_no_two_evaluations_of_one_or_two_runs_share_an_episode_seed(tiny_config, monkeypatch):
     import muzero.training.trainer as trainer_module
 
     played: list[tuple[int, int, int]] = []  # (run seed, first episode seed, episodes)

@@ -17,7 +17,6 @@ from muzero.app.callbacks import BaseCallback
 from muzero.app.cli import main
 from muzero.app.runner import resume_run, start_run, train
 from muzero.config import Config
-from tests.test_api import TINY
 
 
 def tensorboard_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -76,12 +75,12 @@ def close(a: dict[str, list[tuple[int, float]]], b: dict[str, list[tuple[int, fl
         assert [v for _, v in a[tag]] == pytest.approx([v for _, v in b[tag]], rel=1e-5, abs=1e-6), tag
 
 
-def test_tensorboard_and_wandb_receive_the_same_scalars(tmp_path, monkeypatch):
+def test_tensorboard_and_wandb_receive_the_same_scalars(tiny_sb3_sets, tmp_path, monkeypatch):
     pytest.importorskip("wandb", reason='install "muzero[wandb]" to test tracking')
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     run_dir = tmp_path / "run"
-    sets = [f"--set={s}" for s in TINY]
+    sets = [f"--set={s}" for s in tiny_sb3_sets]
     code = main(["train", "--max-env-steps", "256", "--run-dir", str(run_dir), "--quiet", "--track", *sets])
     assert code == 0
     board, tracked, rows = tensorboard_scalars(run_dir), wandb_scalars(run_dir), csv_scalars(run_dir)
@@ -91,7 +90,7 @@ def test_tensorboard_and_wandb_receive_the_same_scalars(tmp_path, monkeypatch):
     close(board, rows)
 
 
-def test_a_resumed_run_leaves_no_stale_or_doubled_points(tmp_path, monkeypatch):
+def test_a_resumed_run_leaves_no_stale_or_doubled_points(tiny_sb3_sets, tmp_path, monkeypatch):
     """A run dies at 80 steps with its last checkpoint at 64; the resumed run's curves continue from 64.
 
     tensorboardX's clock is frozen so that both sessions open their event files in the same second, as
@@ -102,7 +101,7 @@ def test_a_resumed_run_leaves_no_stale_or_doubled_points(tmp_path, monkeypatch):
     frozen = SimpleNamespace(time=lambda: 1_790_000_000.0)
     monkeypatch.setattr(tensorboardX.event_file_writer, "time", frozen)
     run_dir = tmp_path / "run"
-    config = Config().with_sets([*TINY, "run.checkpoint_interval=32", "run.max_env_steps=128"])
+    config = Config().with_sets([*tiny_sb3_sets, "run.checkpoint_interval=32", "run.max_env_steps=128"])
 
     class Crash(BaseCallback):
         def _on_step(self) -> bool:
