@@ -62,10 +62,13 @@ def test_every_imported_package_is_declared():
 def test_one_version_a_licence_and_type_information():
     assert PYPROJECT["project"]["dynamic"] == ["version"]
     assert "version" not in PYPROJECT["project"]
-    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "muzero.__version__"}
+    assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "muzero._version.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", muzero.__version__)
+    from muzero._version import __version__
+
+    assert muzero.__version__ is __version__  # written once, in muzero/_version.py
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     assert (ROOT / "muzero" / "py.typed").exists()
     assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["muzero"]
-    for extra in ("box2d", "video", "wandb", "games", "test"):
+    for extra in ("box2d", "video", "wandb", "games", "docs", "test"):
         assert extra in PYPROJECT["project"]["optional-dependencies"]
