@@ -2,7 +2,7 @@
 
 The networks, the learner and the search's network calls run on one device; the tree kernels
 and the replay buffer stay on the CPU (the search sees numpy arrays only). CPU is what every
-figure in the README was measured on.
+figure in the docs was measured on.
 """
 
 from __future__ import annotations

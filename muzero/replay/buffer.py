@@ -11,7 +11,7 @@ Memory is bounded: ``capacity`` rows in all; the oldest rows are overwritten fir
 ``end_reservoir`` > 0, a few extra rings keep copies of the last ``end_tail_steps`` steps of every
 episode that truly ended (terminated, not cut off): once an agent plays long episodes, its own
 data would otherwise push every fall out of replay, and it forgets what failure looks like
-(README: "The long tail"). Each copy is a complete short episode, so its targets are exact. Its
+(docs/results/long-tail.md). Each copy is a complete short episode, so its targets are exact. Its
 rows are sampled with all the others, or, with ``end_reservoir_share`` > 0, make up that fixed
 share of every batch however many there are.
 

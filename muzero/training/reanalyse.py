@@ -38,7 +38,7 @@ class Reanalyser:
 
         One search covers both the policy positions and the bootstrap positions, so the fixed cost
         of a search (a network call per simulation, whatever the number of roots) is paid once, not
-        twice: a sixth of Reanalyse's time at a fraction of 0.25 (README, "What Reanalyse costs").
+        twice: a sixth of Reanalyse's time at a fraction of 0.25 (docs/performance.md, "What Reanalyse costs").
         """
         count = self.rows(len(batch.index))
         if count == 0:
