@@ -172,9 +172,8 @@ class LearnerConfig(Section, key="learner"):
     compile: str = param(
         "auto",
         "Compile the loss with torch.compile: 'on', 'off', or 'auto' (on when a run plans at least 20,000 "
-        "gradient steps). Gradient steps 1.3-2x faster on a 2-core CPU; the first compilation on a machine takes "
-        "30-50 s, later runs load it from the on-disk cache in about 3 s. Falls back to eager with a warning "
-        "when compilation fails.",
+        "gradient steps, enough to repay the one-off compilation). Falls back to eager with a warning when "
+        "compilation fails.",
         choices=("auto", "on", "off"),
     )
 
@@ -248,13 +247,13 @@ class RunConfig(Section, key="run"):
     )
     threads: int = param(
         2,
-        "torch.set_num_threads while training runs, restored afterwards (2 measured fastest on a 2-core CPU).",
+        "torch.set_num_threads while training runs, restored afterwards.",
         low=1,
     )
     flush_denormal: bool = param(
         True,
         "torch.set_flush_denormal while training runs, restored afterwards (tiny weights decaying into "
-        "denormals slow CPU training about 15x).",
+        "denormals would slow CPU arithmetic).",
     )
     device: str = param(
         "auto",
