@@ -1,6 +1,6 @@
 """One frozen, nested configuration per run.
 
-Every field carries a one-line description (shown by ``muzero train --help-config``)
+Every field carries a one-line description (listed by ``muzero train --help``)
 and, where it has one, its valid range; a config is validated when it is built, so a
 bad value fails at once with the field's name and range instead of deep in training.
 

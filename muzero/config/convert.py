@@ -19,7 +19,7 @@ from typing import Any, Self
 from muzero.config.fields import Section
 from muzero.errors import ConfigError
 
-KEYS_COMMAND = "muzero train --help-config"  # the command that lists every key, named by the unknown-key error
+KEYS_COMMAND = "muzero train --help"  # the command that lists every key, named by the unknown-key error
 
 
 class Root(Section):
