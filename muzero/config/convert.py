@@ -156,7 +156,7 @@ def type_name(hint: Any) -> str:
 
 def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"config section {prefix or 'config'} must be a mapping")
+        raise ConfigError(f"config section {prefix.rstrip('.') or 'config'} must be a mapping")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
@@ -164,7 +164,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
         if key not in names:
             full = f"{prefix}{key}"
             close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.5)
-            hint = f"; did you mean {prefix}{close[0]!r}?" if close else ""
+            hint = f"; did you mean {prefix + close[0]!r}?" if close else ""
             raise ConfigError(f"unknown config key {full!r}{hint}")
         hint_type = hints[key]
         if dataclasses.is_dataclass(hint_type):
