@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -95,6 +97,24 @@ def test_help_documents_every_option_and_config_key(cli):
     assert sorted(described) == sorted(commands)
     for command in commands:
         assert "usage: muzero " + command in cli(command, "--help", check=True).stdout
+
+
+def test_the_unknown_key_error_names_a_command_that_lists_every_key(capsys):
+    from muzero.app.cli import main
+    from muzero.config import Config, field_docs
+    from muzero.errors import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        Config().with_sets(["search.simulations=5"])
+    named = re.search(r"\((muzero [^()]+) lists them all\)", str(error.value))
+    assert named, str(error.value)
+    program, *argv = shlex.split(named.group(1))
+    with pytest.raises(SystemExit) as exited:  # argparse's --help exits; a command returns its status
+        raise SystemExit(main(argv))
+    assert program == "muzero" and exited.value.code == 0
+    printed = capsys.readouterr().out
+    for key, _, _, text in field_docs():
+        assert f"  {key} (" in printed and text in printed, key
 
 
 def test_resume_continues_to_a_larger_budget(cli, trained_run, tmp_path):

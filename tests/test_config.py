@@ -74,8 +74,10 @@ def test_inconsistent_schedules_are_refused():
 def test_unknown_key_in_plain_data():
     data = Config().to_dict()
     data["search"]["simulations"] = 5
-    with pytest.raises(ConfigError, match="unknown config key 'search.simulations'"):
+    with pytest.raises(ConfigError, match="unknown config key 'search.simulations'; did you mean 'search.num_sim"):
         Config.from_dict(data)
+    with pytest.raises(ConfigError, match="config section search must be a mapping"):
+        Config.from_dict({"search": 5})
 
 
 def test_every_field_is_documented():

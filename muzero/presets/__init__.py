@@ -2,7 +2,7 @@
 
 A preset file holds a ``[preset]`` table (``description``, and ``env_id`` when it is tuned for
 one environment) and any configuration sections to override (``[search]``, ``[learner]``, ...)
-with the keys of ``muzero train --help-config``. Like rl-zoo's hyperparameter files, presets are
+with the keys that ``muzero train --help`` lists. Like rl-zoo's hyperparameter files, presets are
 keyed by environment id: ``muzero train --env ID`` picks the preset tuned for ID when there is
 one and the ``generic`` preset otherwise; ``--preset NAME`` picks one by name.
 """

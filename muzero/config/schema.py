@@ -1,88 +1,25 @@
-"""One frozen, nested configuration per run.
+"""The configuration schema: every key of a run with its default, its meaning and its valid range.
 
-Every field carries a one-line description (shown by ``muzero train --help-config``)
-and, where it has one, its valid range; a config is validated when it is built, so a
-bad value fails at once with the field's name and range instead of deep in training.
-Presets are plain functions returning a ``Config`` (see ``muzero.presets``).
+One frozen, nested dataclass per run. Each field is declared with ``param(default, help, ...)``;
+a section checks its fields' types and ranges when it is built (``fields.Section``), so a bad
+value fails at once with the key's name and range instead of deep in training. ``Config`` takes
+its round trips through dicts, TOML and ``--set`` strings from ``convert.Root``. Presets are TOML
+files resolved into a ``Config`` (see ``muzero.presets``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import json
-import math
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any
 
+from muzero.config.convert import Root
+from muzero.config.fields import Section, param
 from muzero.errors import ConfigError
-
-
-def param(
-    default: Any,
-    help: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    choices: tuple[str, ...] | None = None,
-) -> Any:
-    """A config field with a description and an optional range [low, high] (or (low, high])."""
-    meta = {"help": help, "low": low, "high": high, "low_open": low_open, "choices": choices}
-    if isinstance(default, tuple | list):
-        return field(default=tuple(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-class _Section:
-    """Shared validation: types and ranges declared by ``param`` are checked on construction."""
-
-    def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            _check_value(type(self).__name__, f, hints[f.name], value)
-
-
-def _check_value(section: str, f: dataclasses.Field, hint: Any, value: Any) -> None:
-    prefix = _SECTION_NAMES.get(section, section)
-    name = f"{prefix}.{f.name}" if prefix else f.name
-    meta = f.metadata
-    if value is None:
-        if not _allows_none(hint):
-            raise ConfigError(f"{name} must not be empty")
-        return
-    values = value if isinstance(value, tuple) else (value,)
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            continue
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ConfigError(f"{name} = {v} is not a finite number")
-        low, high = meta.get("low"), meta.get("high")
-        too_low = low is not None and (v <= low if meta.get("low_open") else v < low)
-        too_high = high is not None and v > high
-        if too_low or too_high:
-            lo = "-inf" if low is None else low
-            hi = "inf" if high is None else high
-            bracket = "(" if meta.get("low_open") else "["
-            raise ConfigError(f"{name} = {v} is out of range: it must lie in {bracket}{lo}, {hi}]")
-    choices = meta.get("choices")
-    if choices is not None and value not in choices:
-        raise ConfigError(f"{name} = {value!r} is not one of {', '.join(choices)}")
-
-
-def _allows_none(hint: Any) -> bool:
-    return type(None) in typing.get_args(hint)
-
 
 VECTORIZATION = ("sync", "async")
 
 
 @dataclass(frozen=True)
-class EnvConfig(_Section):
+class EnvConfig(Section, key="env"):
     id: str = param("CartPole-v1", "Gymnasium environment id (discrete actions; any observation space but images).")
     kwargs: tuple[str, ...] = param(
         (), "Keyword arguments for gymnasium.make, as key=value (command line: --env-kwargs k=v k=v)."
@@ -90,7 +27,7 @@ class EnvConfig(_Section):
     vectorization: str = param(
         "sync",
         "How the training environments run: Gymnasium's 'sync' or 'async' vector env.",
-        choices=("sync", "async"),
+        choices=VECTORIZATION,
     )
     num_envs: int = param(16, "Environments acting in parallel during training; one batched search serves all.", low=1)
     max_episode_steps: int | None = param(
@@ -104,7 +41,7 @@ class EnvConfig(_Section):
 
 
 @dataclass(frozen=True)
-class NetworkConfig(_Section):
+class NetworkConfig(Section, key="network"):
     latent_size: int = param(32, "Size of the hidden state s produced by representation and dynamics.", low=1)
     hidden_size: int = param(128, "Width of the hidden layers of every network.", low=1)
     num_layers: int = param(1, "Hidden layers in each of representation, dynamics and prediction.", low=0)
@@ -125,7 +62,7 @@ class NetworkConfig(_Section):
 
 
 @dataclass(frozen=True)
-class SearchConfig(_Section):
+class SearchConfig(Section, key="search"):
     algorithm: str = param(
         "muzero",
         "Search: 'muzero' (pUCT, Dirichlet root noise, visit-count policy targets, as in the paper) or 'gumbel' "
@@ -161,7 +98,7 @@ class SearchConfig(_Section):
 
 
 @dataclass(frozen=True)
-class ReplayConfig(_Section):
+class ReplayConfig(Section, key="replay"):
     capacity: int = param(5_000, "Transitions kept in replay (memory is bounded by this).", low=1)
     priority_alpha: float = param(0.0, "Prioritised replay exponent alpha (0 = uniform sampling).", low=0.0, high=2.0)
     priority_beta: float = param(1.0, "Importance-weight exponent beta (0 = no correction).", low=0.0, high=1.0)
@@ -187,7 +124,7 @@ class ReplayConfig(_Section):
 
 
 @dataclass(frozen=True)
-class LearnerConfig(_Section):
+class LearnerConfig(Section, key="learner"):
     batch_size: int = param(128, "Positions per training step.", low=1)
     unroll_steps: int = param(5, "K: dynamics steps unrolled per position during training.", low=0)
     td_steps: int = param(10, "n: steps of observed rewards before bootstrapping the value target.", low=1)
@@ -235,15 +172,14 @@ class LearnerConfig(_Section):
     compile: str = param(
         "auto",
         "Compile the loss with torch.compile: 'on', 'off', or 'auto' (on when a run plans at least 20,000 "
-        "gradient steps). Gradient steps 1.3-2x faster on a 2-core CPU; the first compilation on a machine takes "
-        "30-50 s, later runs load it from the on-disk cache in about 3 s. Falls back to eager with a warning "
-        "when compilation fails.",
+        "gradient steps, enough to repay the one-off compilation). Falls back to eager with a warning when "
+        "compilation fails.",
         choices=("auto", "on", "off"),
     )
 
 
 @dataclass(frozen=True)
-class ActingConfig(_Section):
+class ActingConfig(Section, key="acting"):
     train_ratio: float = param(2.0, "Training steps per environment step (the replay ratio).", low=0.0, low_open=True)
     min_replay_size: int = param(500, "Transitions collected before training starts.", low=1)
     temperatures: tuple[float, ...] = param((1.0, 0.25), "Visit-count temperatures for acting, in order.", low=0.0)
@@ -275,7 +211,7 @@ class ActingConfig(_Section):
 
 
 @dataclass(frozen=True)
-class EvalConfig(_Section):
+class EvalConfig(Section, key="eval"):
     interval: int = param(500, "Environment steps between periodic evaluations.", low=1)
     episodes: int = param(10, "Episodes in a periodic evaluation (no root noise, most-visited action).", low=1)
     confirm_episodes: int = param(
@@ -301,7 +237,7 @@ class EvalConfig(_Section):
 
 
 @dataclass(frozen=True)
-class RunConfig(_Section):
+class RunConfig(Section, key="run"):
     seed: int = param(0, "Seed for every random generator of the run.", low=0)
     max_env_steps: int = param(30_000, "Training stops at this many environment steps.", low=1)
     stop_when_solved: bool = param(
@@ -311,13 +247,13 @@ class RunConfig(_Section):
     )
     threads: int = param(
         2,
-        "torch.set_num_threads while training runs, restored afterwards (2 measured fastest on a 2-core CPU).",
+        "torch.set_num_threads while training runs, restored afterwards.",
         low=1,
     )
     flush_denormal: bool = param(
         True,
         "torch.set_flush_denormal while training runs, restored afterwards (tiny weights decaying into "
-        "denormals slow CPU training about 15x).",
+        "denormals would slow CPU arithmetic).",
     )
     device: str = param(
         "auto",
@@ -334,7 +270,7 @@ class RunConfig(_Section):
 
 
 @dataclass(frozen=True)
-class Config(_Section):
+class Config(Root, key=""):
     discount: float = param(0.99, "Discount factor gamma of the returns the agent maximises.", low=0.0, high=1.0)
     env: EnvConfig = field(default_factory=EnvConfig, metadata={"help": "Environment."})
     network: NetworkConfig = field(default_factory=NetworkConfig, metadata={"help": "Networks."})
@@ -355,240 +291,3 @@ class Config(_Section):
             raise ConfigError("acting.temperature_env_steps must be in increasing order")
         if self.replay.end_reservoir_share > 0 and not self.replay.end_reservoir:
             raise ConfigError("replay.end_reservoir_share needs an end reservoir: set replay.end_reservoir > 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Config:
-        """Rebuild a config from ``to_dict`` output; unknown keys are an error, missing keys take defaults."""
-        return _build(cls, data, prefix="")
-
-    def replace(self, overrides: dict[str, Any]) -> Config:
-        """A copy with dotted-key overrides applied, e.g. {"search.num_simulations": 50}."""
-        data = self.to_dict()
-        for key, value in overrides.items():
-            section, leaf = _resolve_key(key)
-            target = data if section is None else data[section]
-            target[leaf] = value
-        return Config.from_dict(data)
-
-    def to_toml(self, header: str = "") -> str:
-        """The whole config as TOML that ``muzero train --config`` (and ``Config.from_toml``) reads back unchanged.
-
-        TOML has no null: a key whose value is None (each such key defaults to None) is written as a comment.
-        """
-        lines = [f"# {line}" if line else "#" for line in header.splitlines()]
-        data = self.to_dict()
-        scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-        lines += [_toml_line(key, value) for key, value in scalars.items()]
-        for section, values in data.items():
-            if isinstance(values, dict):
-                lines += ["", f"[{section}]"]
-                lines += [_toml_line(key, value) for key, value in values.items()]
-        return "\n".join(lines) + "\n"
-
-    @classmethod
-    def from_toml(cls, text: str) -> Config:
-        """A config from TOML text (sections as in ``to_toml``; a ``[preset]`` table is ignored)."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"not valid TOML: {error}") from None
-        data.pop("preset", None)
-        return cls.from_dict(data)
-
-    def with_sets(self, assignments: list[str]) -> Config:
-        """Apply ``key=value`` strings from the command line, parsing each value by its field's type."""
-        overrides = {}
-        for text in assignments:
-            if "=" not in text:
-                raise ConfigError(f"--set expects key=value, got {text!r}")
-            key, raw = text.split("=", 1)
-            key = key.strip()
-            _resolve_key(key)  # unknown keys fail here, with a suggestion
-            hint = field_types()[key]
-            overrides[key] = parse_value(key, hint, raw.strip())
-        return self.replace(overrides)
-
-
-_SECTION_NAMES = {
-    "EnvConfig": "env",
-    "NetworkConfig": "network",
-    "SearchConfig": "search",
-    "ReplayConfig": "replay",
-    "LearnerConfig": "learner",
-    "ActingConfig": "acting",
-    "EvalConfig": "eval",
-    "RunConfig": "run",
-    "Config": "",
-}
-
-
-def field_types() -> dict[str, Any]:
-    """Dotted key -> type hint for every leaf field of ``Config``."""
-    result = {}
-    top_hints = typing.get_type_hints(Config)
-    for f in dataclasses.fields(Config):
-        hint = top_hints[f.name]
-        if dataclasses.is_dataclass(hint):
-            sub_hints = typing.get_type_hints(hint)
-            for sub in dataclasses.fields(hint):
-                result[f"{f.name}.{sub.name}"] = sub_hints[sub.name]
-        else:
-            result[f.name] = hint
-    return result
-
-
-def field_docs() -> list[tuple[str, str, Any, str]]:
-    """(dotted key, type name, default, description) for every leaf field, in declaration order."""
-    rows = []
-    defaults = Config().to_dict()
-    hints = field_types()
-    for f in dataclasses.fields(Config):
-        if isinstance(defaults[f.name], dict):
-            sub_cls = typing.get_type_hints(Config)[f.name]
-            for sub in dataclasses.fields(sub_cls):
-                key = f"{f.name}.{sub.name}"
-                rows.append((key, _type_name(hints[key]), defaults[f.name][sub.name], _describe(sub)))
-        else:
-            rows.append((f.name, _type_name(hints[f.name]), defaults[f.name], _describe(f)))
-    return rows
-
-
-def _describe(f: dataclasses.Field) -> str:
-    meta = f.metadata
-    text = meta["help"]
-    low, high = meta.get("low"), meta.get("high")
-    if low is not None or high is not None:
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        text += f" Range {'(' if meta.get('low_open') else '['}{lo}, {hi}]."
-    return text
-
-
-def _type_name(hint: Any) -> str:
-    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
-
-
-def _resolve_key(key: str) -> tuple[str | None, str]:
-    known = field_types()
-    if key not in known:
-        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.5)
-        if not close:  # try matching the leaf name alone, e.g. "num_simulations"
-            leaf_matches = [k for k in known if k.split(".")[-1] == key.split(".")[-1]]
-            close = leaf_matches[:1]
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown config key {key!r}{hint} (muzero train --help-config lists them all)")
-    if "." in key:
-        section, leaf = key.split(".", 1)
-        return section, leaf
-    return None, key
-
-
-def parse_value(key: str, hint: Any, raw: str) -> Any:
-    """Parse a command-line string into the type a field declares."""
-    args = typing.get_args(hint)
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        if raw.lower() in ("none", "null", ""):
-            return None
-        inner = next(a for a in args if a is not type(None))
-        return parse_value(key, inner, raw)
-    if origin is tuple:
-        item = args[0]
-        # "1.0,0.25", "(1.0, 0.25)" and the TOML spelling "[1.0, 0.25]" all mean the same tuple.
-        parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
-        return tuple(parse_value(key, item, p.strip()) for p in parts)
-    try:
-        if hint is bool:
-            lowered = raw.lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if hint is int:
-            number = float(raw.replace("_", ""))
-            if not number.is_integer():
-                raise ValueError(raw)
-            return int(number)
-        if hint is float:
-            return float(raw.replace("_", ""))
-    except ValueError:
-        raise ConfigError(f"{key} expects {_type_name(hint)}, got {raw!r}") from None
-    return raw
-
-
-def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"config section {prefix or 'config'} must be a mapping")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        if key not in names:
-            full = f"{prefix}{key}"
-            close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.5)
-            hint = f"; did you mean {prefix}{close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown config key {full!r}{hint}")
-        hint_type = hints[key]
-        if dataclasses.is_dataclass(hint_type):
-            kwargs[key] = _build(hint_type, value, prefix=f"{key}.")
-        else:
-            kwargs[key] = _coerce(f"{prefix}{key}", hint_type, value)
-    return cls(**kwargs)
-
-
-def _coerce(key: str, hint: Any, value: Any) -> Any:
-    """Accept plain data (JSON, TOML) for a field: lists become tuples, ints become floats where declared."""
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = next(a for a in args if a is not type(None))
-        return _coerce(key, inner, value)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key} expects a list, got {value!r}")
-        return tuple(_coerce(key, args[0], v) for v in value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    expected = {bool: bool, int: int, float: float, str: str}.get(hint)
-    if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-        raise ConfigError(f"{key} expects {_type_name(hint)}, got {value!r}")
-    return value
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf" if value < 0 else "nan")
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise ConfigError(f"cannot write {value!r} as TOML")
-
-
-def _toml_line(key: str, value: Any) -> str:
-    if value is None:
-        return f"# {key} = None (TOML has no null; left out, the key takes its default, None)"
-    return f"{key} = {_toml_value(value)}"
-
-
-def markdown_reference() -> str:
-    """The configuration reference as a Markdown table (the README's copy is checked against it by a test)."""
-    rows = ["| key | type | default | description |", "|---|---|---|---|"]
-    for key, type_name, default, text in field_docs():
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        shown = "(empty)" if shown == "" else f"`{shown}`"
-        cell = type_name.replace("|", "\\|")  # a pipe inside a cell would end it
-        rows.append(f"| `{key}` | {cell} | {shown} | {text} |")
-    return "\n".join(rows)
