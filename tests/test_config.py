@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import typing
 
 import pytest
 
@@ -82,7 +85,16 @@ def test_unknown_key_in_plain_data():
 
 def test_every_field_is_documented():
     rows = field_docs()
-    assert len(rows) > 40
+
+    def leaves(cls: type, prefix: str = "") -> list[str]:  # every leaf field, found independently of field_docs
+        found = []
+        for f in dataclasses.fields(cls):
+            kind = typing.get_type_hints(cls)[f.name]
+            is_section = dataclasses.is_dataclass(kind)
+            found += leaves(kind, f"{prefix}{f.name}.") if is_section else [prefix + f.name]
+        return found
+
+    assert [key for key, *_ in rows] == leaves(Config)
     for key, _, _, text in rows:
         assert text and len(text) > 10, key
 
@@ -104,8 +116,15 @@ def test_presets_are_data_keyed_by_environment_id(monkeypatch):
     assert name == "generic" and config.env.id == "Blackjack-v1" and config == presets.generic("Blackjack-v1")
     # CartPole's preset is the defaults (tuned on it) plus the one fact about it: an episode returns at most 500.
     assert presets.cartpole() == Config().with_sets(["eval.max_episode_return=500"])
-    for name in presets.preset_names():  # every shipped preset builds (valid keys and ranges)
-        assert isinstance(presets.get_preset(name), Config)
+    for name in presets.preset_names():  # every shipped preset builds, and every value it sets takes effect
+        config = presets.get_preset(name).to_dict()
+        for section, values in presets._load_all()[name].items():
+            if section == "preset":
+                continue
+            for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
+                got = config[section] if key is None else config[section][key]
+                same = list(got) == list(value) if isinstance(value, list) else got == value
+                assert same, (name, section, key, got, value)
     # A preset file is plain TOML: a broken key is reported with the preset's name.
     broken = presets.tomllib.loads('[preset]\ndescription = "x"\n[search]\nnum_simulation = 5\n')
     monkeypatch.setattr(presets, "_load_all", lambda: {"broken": broken})
@@ -121,3 +140,14 @@ def test_a_configuration_key_inside_the_preset_table_is_refused(monkeypatch):
     monkeypatch.setattr(presets, "_load_all", lambda: {"broken": data})
     with pytest.raises(ConfigError, match=r"unknown key\(s\) discount in its \[preset\] table"):
         presets.get_preset("broken")
+
+
+def test_every_row_of_the_configuration_table_has_four_cells():
+    # An unescaped "|" in a help string (e.g. "|v - z|") once split its row into more cells.
+    from muzero.config import field_docs, markdown_reference
+
+    rows = markdown_reference().splitlines()[2:]
+    assert len(rows) == len(field_docs())
+    for row in rows:
+        cells = [c for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+        assert len(cells) == 4, row

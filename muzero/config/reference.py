@@ -38,11 +38,11 @@ def _describe(f: dataclasses.Field) -> str:
 
 
 def markdown_reference() -> str:
-    """The configuration reference as a Markdown table (the README's copy is checked against it by a test)."""
+    """The configuration reference as a Markdown table (the docs' copy is checked against it by a test)."""
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, type_text, default, text in field_docs():
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         shown = "(empty)" if shown == "" else f"`{shown}`"
-        cell = type_text.replace("|", "\\|")  # a pipe inside a cell would end it
-        rows.append(f"| `{key}` | {cell} | {shown} | {text} |")
+        cells = [c.replace("|", "\\|") for c in (type_text, text)]  # a pipe inside a cell would end it
+        rows.append(f"| `{key}` | {cells[0]} | {shown} | {cells[1]} |")
     return "\n".join(rows)
