@@ -36,7 +36,8 @@ from IPython.display import SVG, Image, display
 from muzero import BaseCallback, MuZero, StopTrainingOnRewardThreshold
 from muzero.config import SearchConfig
 from muzero.model.support import expected_support, inverse_scale_transform
-from muzero.search.mcts import RecurrentOutput, RootOutput, run_mcts
+from muzero.search.mcts import run_mcts
+from muzero.search.protocol import RecurrentOutput, RootOutput
 
 BUDGET = int(os.environ.get("MUZERO_NOTEBOOK_STEPS", "30000"))
 WORK = Path(tempfile.mkdtemp(prefix="muzero-notebook-"))

@@ -7,7 +7,8 @@ import pytest
 
 from muzero.config import SearchConfig
 from muzero.search.gumbel import halving_schedule, run_gumbel
-from muzero.search.mcts import RootOutput, run_mcts
+from muzero.search.mcts import run_mcts
+from muzero.search.protocol import RootOutput
 from muzero.search.reference import run_gumbel_reference
 from tests.models import BanditModel, RandomModel
 

@@ -7,9 +7,6 @@ import pytest
 
 from muzero.config import SearchConfig
 from muzero.search.mcts import (
-    RecurrentOutput,
-    RootOutput,
-    SearchOutput,
     choose_actions,
     dirichlet_noise,
     most_visited,
@@ -17,6 +14,7 @@ from muzero.search.mcts import (
     select_actions,
     visit_policy,
 )
+from muzero.search.protocol import RecurrentOutput, RootOutput, SearchOutput
 from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from muzero.search.mcts import SearchOutput, choose_actions
+from muzero.search.mcts import choose_actions
+from muzero.search.protocol import SearchOutput
 from muzero.search.tree import UNEXPANDED, Tree
 
 NODE_GAP, LEVEL_GAP, RADIUS, MARGIN = 112, 96, 17, 40

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from muzero.config import SearchConfig
+from muzero.search.protocol import SearchOutput
 from muzero.search.tree import UNEXPANDED
 
 Q_EPSILON = 1e-8  # smallest (max - min) of a node's completed Q used to rescale it to [0, 1]
@@ -259,7 +260,7 @@ def run_gumbel(
     ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives
     it explicitly instead (for tests). ``return_tree``: return ``(output, tree)``.
     """
-    from muzero.search.mcts import SearchOutput, expand, masked_softmax, start_search
+    from muzero.search.mcts import expand, masked_softmax, start_search
 
     simulations = config.num_simulations if num_simulations is None else num_simulations
     root, tree = start_search(model, observation, simulations, legal_actions)

@@ -1,6 +1,7 @@
 """Batched Monte Carlo tree search inside a learned model.
 
-The search sees the model only through two functions with typed outputs, as in mctx:
+The search sees the model only through two functions with typed outputs, as in mctx
+(``muzero.search.protocol``):
 
     initial_inference(observation)          -> RootOutput
     recurrent_inference(embedding, action)  -> RecurrentOutput (with a per-transition discount)
@@ -14,44 +15,11 @@ Letters: B batch, A actions, D observation size, L embedding size.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
-
 import numpy as np
 
 from muzero.config import SearchConfig
+from muzero.search.protocol import Model, RecurrentOutput, RootOutput, SearchOutput
 from muzero.search.tree import Tree, expand_and_backup, select_leaves
-
-
-class RootOutput(NamedTuple):
-    prior_logits: np.ndarray  # (B, A)
-    value: np.ndarray  # (B,)
-    embedding: np.ndarray  # (B, L)
-
-
-class RecurrentOutput(NamedTuple):
-    reward: np.ndarray  # (B,)
-    discount: np.ndarray  # (B,) 0 at a known terminal, gamma otherwise
-    prior_logits: np.ndarray  # (B, A)
-    value: np.ndarray  # (B,)
-    embedding: np.ndarray  # (B, L)
-
-
-class Model(Protocol):
-    """What the search needs of a model: numpy in, typed numpy out."""
-
-    def initial_inference(self, observation: np.ndarray) -> RootOutput: ...
-
-    def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput: ...
-
-
-class SearchOutput(NamedTuple):
-    visit_counts: np.ndarray  # (B, A) int: root visits per action
-    root_value: np.ndarray  # (B,) mean value at the root after search
-    root_prior: np.ndarray  # (B, A) prior used at the root (with noise, if any)
-    q_values: np.ndarray  # (B, A) Q(root, a); the root value where a is unvisited
-    network_value: np.ndarray  # (B,) the network's value of the root observation
-    policy: np.ndarray  # (B, A) the policy target: visit distribution (muzero) or improved policy (gumbel)
-    action: np.ndarray | None = None  # (B,) the action the search chose (gumbel); None: pick from visits
 
 
 def choose_actions(result: SearchOutput, temperature: float, rng: np.random.Generator | None) -> np.ndarray:

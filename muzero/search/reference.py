@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import Model
+from muzero.search.protocol import Model
 
 
 class Node:
