@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import (
-    choose_actions,
-    dirichlet_noise,
-    most_visited,
-    run_mcts,
-    select_actions,
-    visit_policy,
-)
-from muzero.search.protocol import RecurrentOutput, RootOutput, SearchOutput
+from muzero.search.mcts import greedy_actions, run_mcts
+from muzero.search.protocol import RecurrentOutput, RootOutput
+from muzero.search.puct import dirichlet_noise, most_visited, select_actions, visit_policy
 from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 
@@ -141,9 +135,18 @@ def test_greedy_choice_breaks_equal_counts_by_q_then_index():
     q = np.array([[0.1, 0.3, 9.0], [0.5, -0.2, 0.7], [9.0, 0.2, 0.3], [0.0, 1.0, 2.0], [0.2, 0.2, 0.2]])
     # Unvisited or less visited actions never win on Q; equal Q too goes to the lowest index.
     np.testing.assert_array_equal(most_visited(counts, q), [1, 2, 2, 0, 0])
-    # The greedy choice every caller uses (evaluation, predict, late moves) goes through it.
-    output = SearchOutput(counts, np.zeros(5), np.full((5, 3), 1 / 3), q, np.zeros(5), counts / counts.sum(1)[:, None])
-    np.testing.assert_array_equal(choose_actions(output, 0.0, None), [1, 2, 2, 0, 0])
+
+
+@pytest.mark.parametrize("rng", [None, np.random.default_rng(0)], ids=["no-rng", "rng"])
+def test_the_search_acts_greedily_at_temperature_0_breaking_equal_counts_by_q(rng):
+    # Two simulations visit each arm once (the second goes to the unvisited arm); arm 1 pays more, so the
+    # greedy choice is 1 where the lowest-index argmax of the counts would say 0. Evaluation, predict and
+    # late moves all act on this choice.
+    model = BanditModel([0.1, 0.9])
+    out = run_mcts(model, np.zeros((1, 1)), NO_NOISE, rng, num_simulations=2, temperature=0.0)
+    assert out.visit_counts[0].tolist() == [1, 1]
+    assert out.action[0] == out.greedy_action[0] == 1
+    assert greedy_actions(model, np.zeros((1, 1)), SearchConfig(exploration_fraction=0.0, num_simulations=2))[0] == 1
 
 
 def test_dirichlet_noise_is_a_distribution_over_legal_actions():

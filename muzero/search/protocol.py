@@ -5,8 +5,9 @@ The search sees a model only through two functions with typed outputs, as in mct
     initial_inference(observation)          -> RootOutput
     recurrent_inference(embedding, action)  -> RecurrentOutput (with a per-transition discount)
 
-The searches (``mcts``, ``gumbel``), the reference search and the model bridge import these types from
-here, and this module imports nothing of the search.
+The loop (``muzero.search.loop``), its selection policies (``puct``, ``gumbel``) and the reference
+search all import these types from here, and this module imports nothing of the search: no module
+of ``muzero.search`` needs another in a circle.
 
 Letters: B batch, A actions, L embedding size.
 """
@@ -41,10 +42,13 @@ class Model(Protocol):
 
 
 class SearchOutput(NamedTuple):
+    """A search's result for B roots. Every policy chooses an action: the caller acts on ``action``."""
+
     visit_counts: np.ndarray  # (B, A) int: root visits per action
     root_value: np.ndarray  # (B,) mean value at the root after search
     root_prior: np.ndarray  # (B, A) prior used at the root (with noise, if any)
     q_values: np.ndarray  # (B, A) Q(root, a); the root value where a is unvisited
     network_value: np.ndarray  # (B,) the network's value of the root observation
     policy: np.ndarray  # (B, A) the policy target: visit distribution (muzero) or improved policy (gumbel)
-    action: np.ndarray | None = None  # (B,) the action the search chose (gumbel); None: pick from visits
+    action: np.ndarray  # (B,) int64: the action to take (muzero: drawn at the search's temperature)
+    greedy_action: np.ndarray  # (B,) int64: the action at temperature 0 (gumbel: the same as ``action``)
