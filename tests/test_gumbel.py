@@ -117,3 +117,22 @@ def test_batched_gumbel_matches_the_reference_exactly(num_actions, simulations, 
         np.testing.assert_allclose(batched.policy[i], policy, rtol=1e-6, atol=1e-7)
         assert batched.action[i] == batched.greedy_action[i] == action
         assert (batched.visit_counts[i][~legal[i]] == 0).all() and (batched.policy[i][~legal[i]] == 0).all()
+
+
+def test_each_gumbel_tree_is_independent_of_the_rest_of_the_batch():
+    model = RandomModel(4, seed=3)
+    rng = np.random.default_rng(4)
+    observation = rng.uniform(-2, 2, size=(9, 4))
+    gumbel = rng.gumbel(size=(9, 4))
+    legal = rng.random((9, 4)) < 0.7
+    legal[np.arange(9), rng.integers(0, 4, 9)] = True
+    config = SearchConfig(algorithm="gumbel", gumbel_max_considered=4)
+    together, _ = search(model, observation, GumbelPolicy(config, gumbel=gumbel), 20, legal)
+    assert len({tuple(v) for v in together.visit_counts}) > 3, "the batch elements should search differently"
+    for i in range(len(observation)):
+        alone, _ = search(
+            model, observation[i : i + 1], GumbelPolicy(config, gumbel=gumbel[i : i + 1]), 20, legal[i : i + 1]
+        )
+        np.testing.assert_array_equal(together.visit_counts[i], alone.visit_counts[0])
+        np.testing.assert_array_equal(together.policy[i], alone.policy[0])
+        assert together.action[i] == alone.action[0]
