@@ -1,6 +1,6 @@
 """Why the tree kernels are compiled with Numba: the same search with NumPy kernels instead.
 
-``muzero.search.tree`` walks the B trees with two Numba kernels that loop over the batch in machine
+``muzero.search`` walks the B trees with two Numba kernels that loop over the batch in machine
 code. The obvious alternative without a compiler is NumPy vectorised over the batch, looping
 over tree depth in Python. This benchmark implements that alternative (same arrays, same
 rules), runs the whole batched search with each, and prints one JSON record per batch size:
@@ -24,51 +24,38 @@ from pathlib import Path
 
 import numpy as np
 
-import muzero.search.mcts as search_module
+from muzero.search import loop, puct
 from muzero.search.mcts import run_mcts
+from muzero.search.tree import Tree
 
 sys.path.insert(0, str(Path(__file__).parent))
 from search_speed import add_search_arguments, observations, setup  # the same model, weights and inputs
 
 
-def numpy_select_leaves(
-    children_index,
-    children_prior,
-    node_visits,
-    node_value_sum,
-    node_reward,
-    node_discount,
-    q_bounds,
-    root_legal,
-    c1,
-    c2,
-    q_floor,
-    per_node,
-    out_parent,
-    out_action,
-):
-    """``muzero.search.tree.select_leaves`` vectorised over the trees still descending (tree-wide Q only)."""
+def numpy_select_leaves(arrays, c1, c2, q_floor, per_node, out_parent, out_action):
+    """``muzero.search.puct.select_leaves`` vectorised over the trees still descending (tree-wide Q only)."""
     if per_node:
         raise NotImplementedError("the NumPy comparison implements tree-wide normalisation only")
-    trees = np.arange(children_index.shape[0])
+    tree = Tree(*arrays)
+    trees = np.arange(tree.children_index.shape[0])
     node = np.zeros(len(trees), np.int64)
-    legal = root_legal
+    legal = tree.root_legal
     while trees.size:
-        visits = node_visits[trees, node].astype(np.float64)
-        parent_value = node_value_sum[trees, node] / visits
+        visits = tree.node_visits[trees, node].astype(np.float64)
+        parent_value = tree.node_value_sum[trees, node] / visits
         exploration = (c1 + np.log((visits + c2 + 1.0) / c2)) * np.sqrt(visits)
-        child = children_index[trees, node]  # (T, A)
+        child = tree.children_index[trees, node]  # (T, A)
         safe = np.maximum(child, 0)
         rows = trees[:, None]
         unexpanded = child < 0
-        child_visits = np.where(unexpanded, 0, node_visits[rows, safe])
-        q = node_reward[rows, safe] + node_discount[rows, safe] * (
-            node_value_sum[rows, safe] / np.maximum(child_visits, 1)
+        child_visits = np.where(unexpanded, 0, tree.node_visits[rows, safe])
+        q = tree.node_reward[rows, safe] + tree.node_discount[rows, safe] * (
+            tree.node_value_sum[rows, safe] / np.maximum(child_visits, 1)
         )
         q = np.where(unexpanded, parent_value[:, None], q)
-        low, high = q_bounds[trees, 0][:, None], q_bounds[trees, 1][:, None]
+        low, high = tree.q_bounds[trees, 0][:, None], tree.q_bounds[trees, 1][:, None]
         normalized = np.where(high < low, 0.0, np.clip((q - low) / np.maximum(high - low, q_floor), 0.0, 1.0))
-        score = normalized + exploration[:, None] * children_prior[trees, node] / (1 + child_visits)
+        score = normalized + exploration[:, None] * tree.children_prior[trees, node] / (1 + child_visits)
         if legal is not None:
             score = np.where(legal[trees], score, -np.inf)
         action = score.argmax(axis=1)
@@ -80,52 +67,38 @@ def numpy_select_leaves(
         legal = None  # only the root has a legal-action mask
 
 
-def numpy_expand_and_backup(
-    new_node,
-    parent,
-    action,
-    reward,
-    discount,
-    prior_logits,
-    value,
-    children_index,
-    children_prior,
-    node_visits,
-    node_value_sum,
-    node_reward,
-    node_discount,
-    parents,
-    q_bounds,
-):
+def numpy_expand_and_backup(arrays, new_node, parent, action, reward, discount, prior_logits, value):
     """``muzero.search.tree.expand_and_backup`` vectorised over the trees, looping over the path upwards."""
+    tree = Tree(*arrays)
     trees = np.arange(len(parent))
-    children_index[trees, parent, action] = new_node
-    parents[:, new_node] = parent
-    node_reward[:, new_node] = reward
-    node_discount[:, new_node] = discount
+    tree.children_index[trees, parent, action] = new_node
+    tree.parents[:, new_node] = parent
+    tree.node_reward[:, new_node] = reward
+    tree.node_discount[:, new_node] = discount
+    tree.node_raw_value[:, new_node] = value
     shifted = np.exp(prior_logits - prior_logits.max(axis=1, keepdims=True))
-    children_prior[:, new_node] = shifted / shifted.sum(axis=1, keepdims=True)
-    node_visits[:, new_node] = 1
-    node_value_sum[:, new_node] = value
+    tree.children_prior[:, new_node] = shifted / shifted.sum(axis=1, keepdims=True)
+    tree.node_visits[:, new_node] = 1
+    tree.node_value_sum[:, new_node] = value
     node, ret = np.full(len(trees), new_node), np.array(value, np.float64)
     while True:
-        up = parents[trees, node]
+        up = tree.parents[trees, node]
         keep = up >= 0
         trees, node, ret, up = trees[keep], node[keep], ret[keep], up[keep]
         if not trees.size:
             return
-        r, d = node_reward[trees, node], node_discount[trees, node]
-        q = r + d * (node_value_sum[trees, node] / node_visits[trees, node])
-        q_bounds[trees, 0] = np.minimum(q_bounds[trees, 0], q)
-        q_bounds[trees, 1] = np.maximum(q_bounds[trees, 1], q)
+        r, d = tree.node_reward[trees, node], tree.node_discount[trees, node]
+        q = r + d * (tree.node_value_sum[trees, node] / tree.node_visits[trees, node])
+        tree.q_bounds[trees, 0] = np.minimum(tree.q_bounds[trees, 0], q)
+        tree.q_bounds[trees, 1] = np.maximum(tree.q_bounds[trees, 1], q)
         ret = r + d * ret
-        node_visits[trees, up] += 1  # each tree appears once per step, so fancy += is safe
-        node_value_sum[trees, up] += ret
+        tree.node_visits[trees, up] += 1  # each tree appears once per step, so fancy += is safe
+        tree.node_value_sum[trees, up] += ret
         node = up
 
 
 KERNELS = {
-    "numba": (search_module.select_leaves, search_module.expand_and_backup),
+    "numba": (puct.select_leaves, loop.expand_and_backup),
     "numpy": (numpy_select_leaves, numpy_expand_and_backup),
 }
 
@@ -143,7 +116,7 @@ def timed_search(kind: str, model, observation, config, simulations: int, min_se
 
         return wrapper
 
-    search_module.select_leaves, search_module.expand_and_backup = clocked(select), clocked(expand)
+    puct.select_leaves, loop.expand_and_backup = clocked(select), clocked(expand)
     try:
         counts = run_mcts(model, observation, config, None, num_simulations=simulations).visit_counts  # warm-up
         spent[0], calls, started = 0.0, 0, time.perf_counter()
@@ -152,7 +125,7 @@ def timed_search(kind: str, model, observation, config, simulations: int, min_se
             calls += 1
         elapsed = time.perf_counter() - started
     finally:
-        search_module.select_leaves, search_module.expand_and_backup = KERNELS["numba"]
+        puct.select_leaves, loop.expand_and_backup = KERNELS["numba"]
     return elapsed / calls, spent[0] / calls, counts
 
 

@@ -36,7 +36,8 @@ from IPython.display import SVG, Image, display
 from muzero import BaseCallback, MuZero, StopTrainingOnRewardThreshold
 from muzero.config import SearchConfig
 from muzero.model.support import expected_support, inverse_scale_transform
-from muzero.search.mcts import RecurrentOutput, RootOutput, run_mcts
+from muzero.search.mcts import run_mcts
+from muzero.search.protocol import RecurrentOutput, RootOutput
 
 BUDGET = int(os.environ.get("MUZERO_NOTEBOOK_STEPS", "30000"))
 WORK = Path(tempfile.mkdtemp(prefix="muzero-notebook-"))
@@ -98,7 +99,7 @@ print("g(s0, right): next hidden state", tuple(s1.shape), "reward", np.round(rew
 #
 # $$a = \arg\max_a \; \bar Q(s, a) + P(s, a)\,\frac{\sqrt{N(s)}}{1 + N(s, a)}\left(c_1 + \log\frac{N(s) + c_2 + 1}{c_2}\right)$$
 #
-# (`muzero.search.tree.select_action`, $\bar Q$ min-max normalised), expands one new node with a
+# (`muzero.search.puct.select_action`, $\bar Q$ min-max normalised), expands one new node with a
 # single call of $g$ and $f$, and backs the value up, $G \leftarrow r + \gamma G$
 # (`muzero.search.tree.expand_and_backup`). The visit counts at the root are the improved policy.
 # `muzero tree RUN_DIR` draws the same picture from the command line.
@@ -270,7 +271,7 @@ for unroll, trial in models.items():
 # It always took the greedy action: with no root noise and temperature 0 every episode follows
 # the current network, and whatever it believes is never put to the test. MuZero mixes Dirichlet
 # noise into the root prior, $P = (1 - \epsilon)\,p + \epsilon\,\eta$ with $\eta \sim
-# \mathrm{Dir}(\alpha)$ (`muzero.search.mcts.dirichlet_noise`), and samples actions from the visit
+# \mathrm{Dir}(\alpha)$ (`muzero.search.puct.dirichlet_noise`), and samples actions from the visit
 # counts at a temperature. The untrained network below shows the difference on the very first
 # decisions of self-play: without exploration, the same state always yields the same action.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from muzero.search.mcts import RecurrentOutput, RootOutput
+from muzero.search.protocol import RecurrentOutput, RootOutput
 
 
 class BanditModel:

@@ -12,7 +12,9 @@ from muzero.envs.batch import BatchEnv
 from muzero.envs.make import DEFAULT_EPISODE_LIMIT, EnvSource, legal_mask, parse_env_kwargs
 from muzero.envs.spaces import ObservationEncoder
 from muzero.errors import EnvironmentNotSupported
-from muzero.search.mcts import RecurrentOutput, RootOutput, run_mcts, select_actions
+from muzero.search.mcts import run_mcts
+from muzero.search.protocol import RecurrentOutput, RootOutput
+from muzero.search.puct import select_actions
 from muzero.training.evaluation import evaluate
 from tests.fake_envs import DictCorridorEnv
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search.gumbel import halving_schedule, run_gumbel
-from muzero.search.mcts import RootOutput, run_mcts
+from muzero.search.gumbel import GumbelPolicy, halving_schedule
+from muzero.search.loop import search
+from muzero.search.mcts import run_mcts
+from muzero.search.protocol import RootOutput
 from muzero.search.reference import run_gumbel_reference
 from tests.models import BanditModel, RandomModel
 
@@ -84,7 +86,7 @@ def test_completed_q_of_an_unvisited_action_is_the_mixed_value():
             return RootOutput(logits[None], np.array([0.5]), np.zeros((1, 1), np.float32))
 
     config = SearchConfig(algorithm="gumbel", gumbel_max_considered=2, gumbel_scale=0.0)
-    out = run_gumbel(Model([1.0, -0.4, 3.0]), np.zeros((1, 1)), config, None, num_simulations=2)
+    out, _ = search(Model([1.0, -0.4, 3.0]), np.zeros((1, 1)), GumbelPolicy(config), num_simulations=2)
     assert out.visit_counts[0].tolist() == [1, 1, 0]
     # v_mix = (v + N * sum_visited pi q / sum_visited pi) / (1 + N) = (0.5 + 2 * (0.5 - 0.12) / 0.8) / 3
     mixed = (0.5 + 2 * (0.5 * 1.0 + 0.3 * -0.4) / 0.8) / 3
@@ -107,11 +109,30 @@ def test_batched_gumbel_matches_the_reference_exactly(num_actions, simulations, 
     legal = rng.random((10, num_actions)) < 0.8
     legal[np.arange(10), rng.integers(0, num_actions, 10)] = True
     config = SearchConfig(algorithm="gumbel", gumbel_max_considered=considered)
-    batched = run_gumbel(model, observation, config, None, simulations, legal_actions=legal, gumbel=gumbel)
+    batched, _ = search(model, observation, GumbelPolicy(config, gumbel=gumbel), simulations, legal)
     assert len({tuple(v) for v in batched.visit_counts}) >= 2, "the batch elements should search differently"
     for i in range(len(observation)):
         visits, policy, action = run_gumbel_reference(model, observation[i], config, simulations, gumbel[i], legal[i])
         np.testing.assert_array_equal(batched.visit_counts[i], visits)
         np.testing.assert_allclose(batched.policy[i], policy, rtol=1e-6, atol=1e-7)
-        assert batched.action[i] == action
+        assert batched.action[i] == batched.greedy_action[i] == action
         assert (batched.visit_counts[i][~legal[i]] == 0).all() and (batched.policy[i][~legal[i]] == 0).all()
+
+
+def test_each_gumbel_tree_is_independent_of_the_rest_of_the_batch():
+    model = RandomModel(4, seed=3)
+    rng = np.random.default_rng(4)
+    observation = rng.uniform(-2, 2, size=(9, 4))
+    gumbel = rng.gumbel(size=(9, 4))
+    legal = rng.random((9, 4)) < 0.7
+    legal[np.arange(9), rng.integers(0, 4, 9)] = True
+    config = SearchConfig(algorithm="gumbel", gumbel_max_considered=4)
+    together, _ = search(model, observation, GumbelPolicy(config, gumbel=gumbel), 20, legal)
+    assert len({tuple(v) for v in together.visit_counts}) > 3, "the batch elements should search differently"
+    for i in range(len(observation)):
+        alone, _ = search(
+            model, observation[i : i + 1], GumbelPolicy(config, gumbel=gumbel[i : i + 1]), 20, legal[i : i + 1]
+        )
+        np.testing.assert_array_equal(together.visit_counts[i], alone.visit_counts[0])
+        np.testing.assert_array_equal(together.policy[i], alone.policy[0])
+        assert together.action[i] == alone.action[0]

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import (
-    RecurrentOutput,
-    RootOutput,
-    SearchOutput,
-    choose_actions,
-    dirichlet_noise,
-    most_visited,
-    run_mcts,
-    select_actions,
-    visit_policy,
-)
+from muzero.search import loop
+from muzero.search.gumbel import GumbelPolicy
+from muzero.search.mcts import greedy_actions, run_mcts
+from muzero.search.protocol import RecurrentOutput, RootOutput
+from muzero.search.puct import MuZeroPolicy, dirichlet_noise, most_visited, select_actions, visit_policy
 from muzero.search.reference import run_mcts_reference
 from tests.models import BanditModel, RandomModel, TreeMDPModel
 
@@ -143,9 +140,18 @@ def test_greedy_choice_breaks_equal_counts_by_q_then_index():
     q = np.array([[0.1, 0.3, 9.0], [0.5, -0.2, 0.7], [9.0, 0.2, 0.3], [0.0, 1.0, 2.0], [0.2, 0.2, 0.2]])
     # Unvisited or less visited actions never win on Q; equal Q too goes to the lowest index.
     np.testing.assert_array_equal(most_visited(counts, q), [1, 2, 2, 0, 0])
-    # The greedy choice every caller uses (evaluation, predict, late moves) goes through it.
-    output = SearchOutput(counts, np.zeros(5), np.full((5, 3), 1 / 3), q, np.zeros(5), counts / counts.sum(1)[:, None])
-    np.testing.assert_array_equal(choose_actions(output, 0.0, None), [1, 2, 2, 0, 0])
+
+
+@pytest.mark.parametrize("rng", [None, np.random.default_rng(0)], ids=["no-rng", "rng"])
+def test_the_search_acts_greedily_at_temperature_0_breaking_equal_counts_by_q(rng):
+    # Two simulations visit each arm once (the second goes to the unvisited arm); arm 1 pays more, so the
+    # greedy choice is 1 where the lowest-index argmax of the counts would say 0. Evaluation, predict and
+    # late moves all act on this choice.
+    model = BanditModel([0.1, 0.9])
+    out = run_mcts(model, np.zeros((1, 1)), NO_NOISE, rng, num_simulations=2, temperature=0.0)
+    assert out.visit_counts[0].tolist() == [1, 1]
+    assert out.action[0] == out.greedy_action[0] == 1
+    assert greedy_actions(model, np.zeros((1, 1)), SearchConfig(exploration_fraction=0.0, num_simulations=2))[0] == 1
 
 
 def test_dirichlet_noise_is_a_distribution_over_legal_actions():
@@ -228,3 +234,98 @@ def test_q_is_reward_plus_discounted_value_and_an_unvisited_child_takes_the_pare
     assert out.visit_counts[0].tolist() == expected_visits
     visits, _ = run_mcts_reference(model, np.zeros(1), NO_NOISE, 2)
     assert visits.tolist() == expected_visits
+
+
+@pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
+@pytest.mark.parametrize("seed,temperature", [(None, 0.0), (3, 0.0), (4, 1.0)], ids=["greedy", "noise", "drawn"])
+def test_every_policy_returns_an_action_in_the_legal_set(algorithm, seed, temperature):
+    model = RandomModel(5, seed=9)
+    rng = np.random.default_rng(8)
+    observation = rng.uniform(-2, 2, size=(16, 4))
+    legal = rng.random((16, 5)) < 0.4
+    legal[np.arange(16), rng.integers(0, 5, 16)] = True
+    legal[0] = [False, False, False, True, False]  # one legal action only
+    search_rng = None if seed is None else np.random.default_rng(seed)
+    config = SearchConfig(algorithm=algorithm, num_simulations=12)
+    out = run_mcts(model, observation, config, search_rng, legal_actions=legal, temperature=temperature)
+    for action in (out.action, out.greedy_action):
+        assert action.shape == (16,) and action.dtype == np.int64
+        assert legal[np.arange(16), action].all()
+    assert out.action[0] == 3
+    if temperature == 0.0:
+        np.testing.assert_array_equal(out.action, out.greedy_action)
+
+
+def test_both_policies_run_through_the_same_loop(monkeypatch):
+    calls = []
+    simulate = loop.simulate
+
+    def spy(model, tree, policy, plan, simulation, *leaves):
+        calls.append((type(policy), simulation))
+        simulate(model, tree, policy, plan, simulation, *leaves)
+
+    monkeypatch.setattr(loop, "simulate", spy)
+    observation = np.random.default_rng(0).uniform(-2, 2, size=(3, 4))
+    for algorithm in ("muzero", "gumbel"):
+        run_mcts(RandomModel(3, seed=1), observation, SearchConfig(algorithm=algorithm), None, num_simulations=5)
+    assert calls == [(MuZeroPolicy, s) for s in range(5)] + [(GumbelPolicy, s) for s in range(5)]
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_muzero_draws_its_action_after_the_root_noise_from_the_same_rng(temperature):
+    model = RandomModel(4, seed=6)
+    observation = np.random.default_rng(1).uniform(-2, 2, size=(32, 4))
+    config = SearchConfig(num_simulations=16)
+    drawn = run_mcts(model, observation, config, np.random.default_rng(5), temperature=temperature)
+    # The same noise, then the draw from the visit counts with what is left of the generator.
+    rng = np.random.default_rng(5)
+    greedy = run_mcts(model, observation, config, rng, temperature=0.0)
+    np.testing.assert_array_equal(greedy.visit_counts, drawn.visit_counts)
+    np.testing.assert_array_equal(drawn.action, select_actions(greedy.visit_counts, temperature, rng))
+    np.testing.assert_array_equal(drawn.greedy_action, greedy.action)
+    assert (drawn.action != drawn.greedy_action).any()  # some draws leave the most visited action
+
+
+def test_gumbel_acts_the_same_at_any_temperature():
+    model = RandomModel(4, seed=6)
+    observation = np.random.default_rng(1).uniform(-2, 2, size=(8, 4))
+    config = SearchConfig(algorithm="gumbel", num_simulations=8)
+    cold = run_mcts(model, observation, config, np.random.default_rng(5), temperature=0.0)
+    hot = run_mcts(model, observation, config, np.random.default_rng(5), temperature=1.0)
+    np.testing.assert_array_equal(cold.action, hot.action)
+    np.testing.assert_array_equal(hot.action, hot.greedy_action)
+
+
+def search_imports() -> dict[str, set[str]]:
+    """Module -> the muzero.search modules it imports anywhere: at the top, inside functions, under TYPE_CHECKING."""
+    folder = Path(loop.__file__).parent
+    graph = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found |= {n for n in names if n.startswith("muzero.search.") and n.count(".") == 2}
+        graph[f"muzero.search.{path.stem}"] = found - {f"muzero.search.{path.stem}"}
+    return graph
+
+
+def test_no_module_of_the_search_imports_another_in_a_circle():
+    graph = search_imports()
+    assert {"muzero.search.loop", "muzero.search.protocol"} <= graph["muzero.search.puct"]
+    assert {"muzero.search.loop", "muzero.search.protocol"} <= graph["muzero.search.gumbel"]
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import circle: {' -> '.join((*path, module))}"
+        if module not in done:
+            for imported in graph.get(module, ()):
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())

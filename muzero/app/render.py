@@ -22,7 +22,8 @@ from muzero.envs.games.opponents import make_opponent
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.envs.spaces import ObservationEncoder
 from muzero.errors import UserError
-from muzero.search.mcts import Model, greedy_actions
+from muzero.search.mcts import greedy_actions
+from muzero.search.protocol import Model
 
 SUPPORTED_SUFFIXES = (".gif", ".mp4")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from muzero.search.mcts import SearchOutput, choose_actions
+from muzero.search.protocol import SearchOutput
 from muzero.search.tree import UNEXPANDED, Tree
 
 NODE_GAP, LEVEL_GAP, RADIUS, MARGIN = 112, 96, 17, 40
@@ -54,7 +54,7 @@ def tree_svg(tree: Tree, output: SearchOutput, b: int = 0, title: str = "") -> s
     """The searched tree b as an SVG document."""
     nodes = tree_nodes(tree, b)
     x = layout(tree, nodes, b)
-    chosen = int(choose_actions(output, 0.0, None)[b])
+    chosen = int(output.action[b])
     depth = max(d for _, _, d in nodes.values())
     width = int(2 * MARGIN + NODE_GAP * (max(x.values()) + 1))
     height = int(2 * MARGIN + LEVEL_GAP * depth + 60)
@@ -142,11 +142,11 @@ def draw_search(agent, seed: int = 0, steps: int = 0, simulations: int | None = 
     sims = int(tree.node_visits[0, 0]) - 1
     title = (
         f"{source.name}, seed {seed}, step {steps}: {agent.config.search.algorithm} search, {sims} simulations; "
-        f"chosen action {int(choose_actions(output, 0.0, None)[0])} (red)"
+        f"chosen action {int(output.action[0])} (red)"
     )
     summary = {
         "step": steps,
-        "action": int(choose_actions(output, 0.0, None)[0]),
+        "action": int(output.action[0]),
         "visits": output.visit_counts[0].tolist(),
         "q": [round(float(q), 4) for q in output.q_values[0]],
         "root_value": round(float(output.root_value[0]), 4),

@@ -15,7 +15,7 @@ import torch
 
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import expected_support, inverse_scale_transform
-from muzero.search.mcts import RecurrentOutput, RootOutput
+from muzero.search.protocol import RecurrentOutput, RootOutput
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:

@@ -21,13 +21,17 @@ Letters: B batch, N nodes per tree, A actions, S simulations.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from muzero.config import SearchConfig
-from muzero.search.tree import UNEXPANDED
+from muzero.search.loop import masked_softmax
+from muzero.search.protocol import RootOutput, SearchOutput
+from muzero.search.tree import UNEXPANDED, Tree, descend
 
 Q_EPSILON = 1e-8  # smallest (max - min) of a node's completed Q used to rescale it to [0, 1]
 
@@ -61,12 +65,81 @@ def schedule_table(num_actions: int, max_considered: int, num_simulations: int) 
     return table
 
 
-@njit(cache=True)
-def completed_q(
-    children_index, children_prior, node_visits, node_value_sum, node_reward, node_discount, raw_value, legal, b, node
-):
+class GumbelPlan(NamedTuple):
+    prior: np.ndarray  # (B, A) softmax of the root logits over the legal actions
+    logits: np.ndarray  # (B, A) float64 root logits less their legal maximum; 0 where illegal
+    score: np.ndarray  # (B, A) g + logits, the Gumbel-top-k score; -inf where illegal
+    considered_visits: np.ndarray  # (S, B) float64: the visit count simulation s's root action must have
+
+
+@dataclass(frozen=True)
+class GumbelPolicy:
+    """Gumbel MuZero's search as a ``SearchPolicy`` of ``muzero.search.loop``; its action is its own choice.
+
+    ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives it
+    explicitly instead (for tests). There is no acting temperature: the Gumbel noise is the exploration.
+    """
+
+    config: SearchConfig
+    rng: np.random.Generator | None = None
+    gumbel: np.ndarray | None = None
+
+    def prepare(self, root: RootOutput, tree: Tree) -> GumbelPlan:
+        batch, num_actions = root.prior_logits.shape
+        logits = np.where(tree.root_legal, root.prior_logits.astype(np.float64), -np.inf)
+        logits -= logits.max(axis=1, keepdims=True)  # stable, and softmax-invariant
+        gumbel = self.gumbel
+        if gumbel is None:
+            gumbel = np.zeros((batch, num_actions))
+            if self.rng is not None and self.config.gumbel_scale > 0:
+                gumbel = self.config.gumbel_scale * self.rng.gumbel(size=(batch, num_actions))
+        score = np.where(tree.root_legal, gumbel + logits, -np.inf)
+        prior = masked_softmax(root.prior_logits, tree.root_legal)
+        tree.children_prior[:, 0] = prior
+        simulations = tree.node_visits.shape[1] - 1
+        table = schedule_table(num_actions, self.config.gumbel_max_considered, simulations)
+        considered = tree.root_legal.sum(axis=1)  # rows of the table: legal actions per tree
+        schedule = np.ascontiguousarray(table[considered].T, dtype=np.float64)
+        return GumbelPlan(prior, np.where(tree.root_legal, logits, 0.0), score, schedule)
+
+    def select(
+        self, tree: Tree, plan: GumbelPlan, simulation: int, out_parent: np.ndarray, out_action: np.ndarray
+    ) -> None:
+        config = self.config
+        select_leaves_gumbel(
+            tuple(tree),
+            plan.score,
+            plan.considered_visits[simulation],
+            config.gumbel_c_visit,
+            config.gumbel_c_scale,
+            out_parent,
+            out_action,
+        )
+
+    def finish(self, root: RootOutput, tree: Tree, plan: GumbelPlan) -> SearchOutput:
+        batch, num_actions = plan.score.shape
+        policy = np.zeros((batch, num_actions))
+        chosen = np.zeros(batch, np.int64)
+        config = self.config
+        root_policy_and_action(
+            tuple(tree), plan.logits, plan.score, config.gumbel_c_visit, config.gumbel_c_scale, policy, chosen
+        )
+        return SearchOutput(
+            visit_counts=tree.root_visit_counts(),
+            root_value=tree.root_value(),
+            root_prior=plan.prior,
+            q_values=tree.root_q_values(),
+            network_value=np.asarray(root.value, np.float64),
+            policy=policy.astype(np.float32),
+            action=chosen,
+            greedy_action=chosen,
+        )
+
+
+@njit(cache=True, inline="always")
+def completed_q(tree, legal, b, node):
     """(A,) completed Q of a node's actions (see the module's docstring), the sum and the max of their visits."""
-    num_actions = children_index.shape[2]
+    num_actions = tree.children_index.shape[2]
     q = np.zeros(num_actions)
     visits = np.zeros(num_actions)
     total_visits = 0.0
@@ -74,19 +147,20 @@ def completed_q(
     weighted_q = 0.0
     visited_prior = 0.0
     for a in range(num_actions):
-        child = children_index[b, node, a]
+        child = tree.children_index[b, node, a]
         if not legal[a] or child == UNEXPANDED:
             continue
-        n = node_visits[b, child]
+        n = tree.node_visits[b, child]
         visits[a] = n
-        q[a] = node_reward[b, child] + node_discount[b, child] * (node_value_sum[b, child] / n)
+        q[a] = tree.node_reward[b, child] + tree.node_discount[b, child] * (tree.node_value_sum[b, child] / n)
         total_visits += n
         most_visits = max(most_visits, n)
-        weighted_q += children_prior[b, node, a] * q[a]
-        visited_prior += children_prior[b, node, a]
-    mixed = raw_value[b, node]
+        weighted_q += tree.children_prior[b, node, a] * q[a]
+        visited_prior += tree.children_prior[b, node, a]
+    raw_value = tree.node_raw_value[b, node]
+    mixed = raw_value
     if total_visits > 0 and visited_prior > 0:
-        mixed = (raw_value[b, node] + total_visits * (weighted_q / visited_prior)) / (1.0 + total_visits)
+        mixed = (raw_value + total_visits * (weighted_q / visited_prior)) / (1.0 + total_visits)
     for a in range(num_actions):
         if visits[a] == 0:
             q[a] = mixed
@@ -111,45 +185,21 @@ def sigma_q(q, legal, most_visits, c_visit, c_scale):
 
 
 @njit(cache=True)
-def select_leaves_gumbel(
-    children_index,
-    children_prior,
-    node_visits,
-    node_value_sum,
-    node_reward,
-    node_discount,
-    raw_value,
-    root_legal,
-    root_score,
-    considered_visits,
-    c_visit,
-    c_scale,
-    out_parent,
-    out_action,
-):
-    """Walk each tree to an unexpanded edge: Sequential Halving at the root, pi' - N/(1+sum N) below it.
+def select_leaves_gumbel(arrays, root_score, considered_visits, c_visit, c_scale, out_parent, out_action):
+    """Walk each tree (``arrays`` is ``tuple(tree)``) to an unexpanded edge: Sequential Halving at the root,
+    pi' - N/(1+sum N) below it.
 
     ``root_score`` (B, A) is g + logits (-inf where illegal); ``considered_visits`` (B,) the visit count
     the root action of this simulation must have.
     """
-    num_actions = children_index.shape[2]
+    tree = Tree(*arrays)
+    num_actions = tree.children_index.shape[2]
     all_legal = np.ones(num_actions, np.bool_)
-    for b in range(children_index.shape[0]):
+    for b in range(tree.children_index.shape[0]):
         node = 0
         while True:
-            legal = root_legal[b] if node == 0 else all_legal
-            q, visits, total_visits, most_visits = completed_q(
-                children_index,
-                children_prior,
-                node_visits,
-                node_value_sum,
-                node_reward,
-                node_discount,
-                raw_value,
-                legal,
-                b,
-                node,
-            )
+            legal = tree.root_legal[b] if node == 0 else all_legal
+            q, visits, total_visits, most_visits = completed_q(tree, legal, b, node)
             sigma = sigma_q(q, legal, most_visits, c_visit, c_scale)
             best_action = -1
             best_score = -np.inf
@@ -170,59 +220,31 @@ def select_leaves_gumbel(
                 # pi' = softmax(log prior + sigma), then the action whose visits lag pi' the most.
                 top = -np.inf
                 for a in range(num_actions):
-                    top = max(top, math.log(children_prior[b, node, a] + 1e-30) + sigma[a])
+                    top = max(top, math.log(tree.children_prior[b, node, a] + 1e-30) + sigma[a])
                 total = 0.0
                 improved = np.zeros(num_actions)
                 for a in range(num_actions):
-                    improved[a] = math.exp(math.log(children_prior[b, node, a] + 1e-30) + sigma[a] - top)
+                    improved[a] = math.exp(math.log(tree.children_prior[b, node, a] + 1e-30) + sigma[a] - top)
                     total += improved[a]
                 for a in range(num_actions):
                     score = improved[a] / total - visits[a] / (1.0 + total_visits)
                     if best_action < 0 or score > best_score:
                         best_score = score
                         best_action = a
-            child = children_index[b, node, best_action]
-            if child == UNEXPANDED:
-                out_parent[b] = node
-                out_action[b] = best_action
+            node = descend(tree, b, node, best_action, out_parent, out_action)
+            if node == UNEXPANDED:
                 break
-            node = child
 
 
 @njit(cache=True)
-def root_policy_and_action(
-    children_index,
-    children_prior,
-    node_visits,
-    node_value_sum,
-    node_reward,
-    node_discount,
-    raw_value,
-    root_legal,
-    root_logits,
-    root_score,
-    c_visit,
-    c_scale,
-    out_policy,
-    out_action,
-):
+def root_policy_and_action(arrays, root_logits, root_score, c_visit, c_scale, out_policy, out_action):
     """The improved policy softmax(logits + sigma(completed Q)) over legal root actions, and the action
-    taken: the best g + logits + sigma among the most visited root actions."""
-    num_actions = children_index.shape[2]
-    for b in range(children_index.shape[0]):
-        legal = root_legal[b]
-        q, visits, _, most_visits = completed_q(
-            children_index,
-            children_prior,
-            node_visits,
-            node_value_sum,
-            node_reward,
-            node_discount,
-            raw_value,
-            legal,
-            b,
-            0,
-        )
+    taken: the best g + logits + sigma among the most visited root actions. ``arrays`` is ``tuple(tree)``."""
+    tree = Tree(*arrays)
+    num_actions = tree.children_index.shape[2]
+    for b in range(tree.children_index.shape[0]):
+        legal = tree.root_legal[b]
+        q, visits, _, most_visits = completed_q(tree, legal, b, 0)
         sigma = sigma_q(q, legal, most_visits, c_visit, c_scale)
         top = -np.inf
         for a in range(num_actions):
@@ -242,87 +264,3 @@ def root_policy_and_action(
                     best_score = score
                     best_action = a
         out_action[b] = best_action
-
-
-def run_gumbel(
-    model,
-    observation: np.ndarray,
-    config: SearchConfig,
-    rng: np.random.Generator | None,
-    num_simulations: int | None = None,
-    legal_actions: np.ndarray | None = None,
-    gumbel: np.ndarray | None = None,
-    return_tree: bool = False,
-):
-    """Gumbel MuZero search of B observations; returns a ``SearchOutput`` with the improved policy and action.
-
-    ``rng`` draws the root's Gumbel noise (None: no noise, as in evaluation); ``gumbel`` (B, A) gives
-    it explicitly instead (for tests). ``return_tree``: return ``(output, tree)``.
-    """
-    from muzero.search.mcts import SearchOutput, expand, masked_softmax, start_search
-
-    simulations = config.num_simulations if num_simulations is None else num_simulations
-    root, tree = start_search(model, observation, simulations, legal_actions)
-    batch, num_actions = root.prior_logits.shape
-    logits = np.where(tree.root_legal, root.prior_logits.astype(np.float64), -np.inf)
-    logits -= logits.max(axis=1, keepdims=True)  # stable, and softmax-invariant
-    if gumbel is None:
-        gumbel = np.zeros((batch, num_actions))
-        if rng is not None and config.gumbel_scale > 0:
-            gumbel = config.gumbel_scale * rng.gumbel(size=(batch, num_actions))
-    root_score = np.where(tree.root_legal, gumbel + logits, -np.inf)
-    prior = masked_softmax(root.prior_logits, tree.root_legal)
-    tree.children_prior[:, 0] = prior
-    raw_value = np.zeros((batch, simulations + 1))
-    raw_value[:, 0] = root.value
-
-    table = schedule_table(num_actions, config.gumbel_max_considered, simulations)
-    considered = tree.root_legal.sum(axis=1)  # rows of the table: legal actions per tree
-    parent = np.zeros(batch, np.int32)
-    action = np.zeros(batch, np.int32)
-    for sim in range(simulations):
-        select_leaves_gumbel(
-            tree.children_index,
-            tree.children_prior,
-            tree.node_visits,
-            tree.node_value_sum,
-            tree.node_reward,
-            tree.node_discount,
-            raw_value,
-            tree.root_legal,
-            root_score,
-            table[considered, sim].astype(np.float64),
-            config.gumbel_c_visit,
-            config.gumbel_c_scale,
-            parent,
-            action,
-        )
-        raw_value[:, sim + 1] = expand(model, tree, sim + 1, parent, action).value
-    policy = np.zeros((batch, num_actions))
-    chosen = np.zeros(batch, np.int64)
-    root_policy_and_action(
-        tree.children_index,
-        tree.children_prior,
-        tree.node_visits,
-        tree.node_value_sum,
-        tree.node_reward,
-        tree.node_discount,
-        raw_value,
-        tree.root_legal,
-        np.where(tree.root_legal, logits, 0.0),
-        root_score,
-        config.gumbel_c_visit,
-        config.gumbel_c_scale,
-        policy,
-        chosen,
-    )
-    output = SearchOutput(
-        visit_counts=tree.root_visit_counts(),
-        root_value=tree.root_value(),
-        root_prior=prior,
-        q_values=tree.root_q_values(),
-        network_value=np.asarray(root.value, np.float64),
-        policy=policy.astype(np.float32),
-        action=chosen,
-    )
-    return (output, tree) if return_tree else output

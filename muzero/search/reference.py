@@ -2,7 +2,8 @@
 
 It exists to be read and to check the batched search against: on the same model with no
 noise, ``run_mcts`` must return exactly the visit counts this returns, tree for tree. It
-follows the same rules as ``muzero.search.tree`` (see its docstring) with none of its arrays.
+follows the same rules as ``muzero.search.puct`` and ``muzero.search.gumbel`` (see their docstrings)
+with none of their arrays.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import math
 import numpy as np
 
 from muzero.config import SearchConfig
-from muzero.search.mcts import Model
+from muzero.search.gumbel import halving_schedule  # the plan itself, not how it is walked
+from muzero.search.protocol import Model
 
 
 class Node:
@@ -156,8 +158,6 @@ def run_gumbel_reference(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Gumbel MuZero on one observation (D,) with the given root noise (A,); returns (visits, improved policy,
     action)."""
-    from muzero.search.gumbel import halving_schedule
-
     out = model.initial_inference(observation[None])
     num_actions = out.prior_logits.shape[1]
     legal = np.ones(num_actions, bool) if legal_actions is None else np.asarray(legal_actions, bool)

@@ -17,7 +17,7 @@ from muzero.config import SearchConfig
 from muzero.envs.batch import BatchEnv, EnvStep
 from muzero.model.bridge import NetworkModel
 from muzero.replay.buffer import ReplayBuffer
-from muzero.search.mcts import choose_actions, run_mcts
+from muzero.search.mcts import run_mcts
 
 
 class Actor:
@@ -51,13 +51,14 @@ class Actor:
     def step(self, temperature: float) -> EnvStep:
         """Search every environment's observation (with root noise), act, and store the step."""
         observation = self.envs.observation.copy()
-        result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=self.envs.legal_actions)
-        actions = choose_actions(result, temperature, self.rng)
+        legal = self.envs.legal_actions
+        result = run_mcts(self.model, observation, self.search, self.rng, legal_actions=legal, temperature=temperature)
+        actions = result.action
         if self.temperature_moves > 0:  # past the first moves of an episode: the search's own choice
             late = self.envs.episode_steps >= self.temperature_moves
-            actions = np.where(late, choose_actions(result, 0.0, None), actions)
+            actions = np.where(late, result.greedy_action, actions)
         if np.any(self.explore_probability > 0):
-            actions = self.explore(actions, self.envs.legal_actions)
+            actions = self.explore(actions, legal)
         step = self.envs.step(actions)
         self.replay.add_step(observation, result.policy, result.root_value, actions, step.reward * self.reward_scale)
         done = np.flatnonzero(step.done)

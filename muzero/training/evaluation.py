@@ -17,7 +17,8 @@ from muzero.config import SearchConfig
 from muzero.envs.games.opponents import make_opponent, opponents_for
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.envs.spaces import ObservationEncoder
-from muzero.search.mcts import Model, greedy_actions
+from muzero.search.mcts import greedy_actions
+from muzero.search.protocol import Model
 
 
 class EvalResult(NamedTuple):
