@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 
-from solve_suite import build_parser, run_compare, run_seeds
+from solve_suite import build_parser, run_compare, run_seeds, with_provenance
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.set_defaults(env="CartPole-v1", seeds=5)
     args = parser.parse_args(argv)
     run = run_compare if args.compare else run_seeds
-    print(json.dumps(run(args, args.env, args.env_kwargs), indent=2))
+    print(json.dumps(with_provenance(run(args, args.env, args.env_kwargs), args), indent=2))
     return 0
 
 

@@ -25,6 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from provenance import provenance
+
 # The environments of the README's results, each with its Gymnasium keyword arguments.
 SUITE: list[tuple[str, tuple[str, ...]]] = [
     ("CartPole-v1", ()),
@@ -213,15 +215,30 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
     return parser
 
 
+def threads_of(args: argparse.Namespace) -> int:
+    """The torch threads every run used: a --set run.threads, else 1 with parallel jobs, else the default."""
+    chosen = [s.split("=", 1)[1] for s in args.sets if s.startswith("run.threads=")]
+    if chosen:
+        return int(chosen[-1])
+    from muzero.config import Config
+
+    return 1 if args.jobs > 1 else Config().run.threads
+
+
+def with_provenance(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The benchmark's result with the command, commit, date, machine and threads it was made with."""
+    return {"provenance": provenance(threads_of(args)), **result}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.compare:
-        print(json.dumps(run_compare(args, args.env, args.env_kwargs), indent=2))
+        print(json.dumps(with_provenance(run_compare(args, args.env, args.env_kwargs), args), indent=2))
     elif args.all:
         reports = [run_seeds(args, env_id, list(kwargs)) for env_id, kwargs in SUITE]
-        print(json.dumps(reports, indent=2))
+        print(json.dumps({"provenance": provenance(threads_of(args)), "reports": reports}, indent=2))
     else:
-        print(json.dumps(run_seeds(args, args.env, args.env_kwargs), indent=2))
+        print(json.dumps(with_provenance(run_seeds(args, args.env, args.env_kwargs), args), indent=2))
     return 0
 
 
