@@ -176,7 +176,7 @@ def sigma_q(q, legal, most_visits, c_visit, c_scale):
         if legal[a]:
             low = min(low, q[a])
             high = max(high, q[a])
-    scale = (c_visit + most_visits) * c_scale / max(high - low, 1e-8)
+    scale = (c_visit + most_visits) * c_scale / max(high - low, Q_EPSILON)
     out = np.zeros(q.shape[0])
     for a in range(q.shape[0]):
         if legal[a]:
