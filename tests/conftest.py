@@ -61,21 +61,18 @@ def tiny_cli_args() -> list[str]:
     return [arg for item in TINY_SETS for arg in ("--set", item)]
 
 
+def _command(*args: str) -> tuple[list[str], dict]:
+    """``python -m muzero ARGS`` from the repository root, with this checkout's package and no display."""
+    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    return [sys.executable, "-m", "muzero", *args], {"cwd": ROOT, "env": env, "text": True}
+
+
 def run_muzero(
     *args: str, timeout: float = 300, check: bool = False, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    """``python -m muzero ARGS`` in a subprocess from the repository root, as a user runs it (``input``: what
-    the user types)."""
-    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
-    result = subprocess.run(
-        [sys.executable, "-m", "muzero", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env=env,
-    )
+    """The command line in a subprocess, as a user runs it (``input``: what the user types); waits for it."""
+    argv, options = _command(*args)
+    result = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, **options)
     if check and result.returncode != 0:
         raise AssertionError(f"muzero {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
     return result
@@ -85,3 +82,15 @@ def run_muzero(
 def cli() -> Callable[..., subprocess.CompletedProcess]:
     """``cli(*args, timeout=300, check=False, input=None)``: the command line in a subprocess (see ``run_muzero``)."""
     return run_muzero
+
+
+@pytest.fixture(scope="session")
+def cli_process() -> Callable[..., subprocess.Popen]:
+    """``cli_process(*args)``: the command line started in a subprocess and left running (pipes for its output),
+    for tests that signal or kill it."""
+
+    def start(*args: str) -> subprocess.Popen:
+        argv, options = _command(*args)
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
+
+    return start

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +14,6 @@ import pytest
 import torch
 
 pytestmark = pytest.mark.slow  # every test runs the command line in a subprocess
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -196,28 +192,17 @@ def test_mismatched_checkpoint_is_refused(cli, trained_run, tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
-def _start_training(tiny_cli_args: list[str], run_dir: Path, steps: int, *extra: str) -> subprocess.Popen:
-    env = os.environ | {"PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "muzero",
-            "train",
-            "--max-env-steps",
-            str(steps),
-            "--run-dir",
-            str(run_dir),
-            *tiny_cli_args,
-            "--set",
-            "run.checkpoint_interval=16",
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+def _start_training(cli_process, tiny_cli_args: list[str], run_dir: Path, steps: int, *extra: str):
+    return cli_process(
+        "train",
+        "--max-env-steps",
+        str(steps),
+        "--run-dir",
+        str(run_dir),
+        *tiny_cli_args,
+        "--set",
+        "run.checkpoint_interval=16",
+        *extra,
     )
 
 
@@ -230,9 +215,9 @@ def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> No
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 0.9])
-def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(cli, tiny_cli_args, tmp_path, delay):
+def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(cli, cli_process, tiny_cli_args, tmp_path, delay):
     run_dir = tmp_path / "killed"
-    process = _start_training(tiny_cli_args, run_dir, 100_000, "--quiet")
+    process = _start_training(cli_process, tiny_cli_args, run_dir, 100_000, "--quiet")
     _wait_for(run_dir / "checkpoint.pt", process)
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
@@ -250,9 +235,9 @@ def test_a_run_killed_at_any_moment_resumes_from_its_last_checkpoint(cli, tiny_c
     assert steps == sorted(steps)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_cli_args, tmp_path):
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(cli_process, tiny_cli_args, tmp_path):
     run_dir = tmp_path / "interrupted"
-    process = _start_training(tiny_cli_args, run_dir, 100_000)
+    process = _start_training(cli_process, tiny_cli_args, run_dir, 100_000)
     # The first periodic checkpoint: training has stepped (metrics.csv appears before the loss is compiled).
     _wait_for(run_dir / "checkpoint.pt", process)
     time.sleep(0.5)
