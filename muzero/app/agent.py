@@ -97,12 +97,13 @@ class MuZero:
         device = resolve_device(config.run.device)
         recorded = state["env"]
         two_player = bool(recorded.get("two_player", False))
-        model = build_model(config, recorded["observation_size"], recorded["num_actions"], two_player, device)
+        space = space_from_plain(recorded["observation_space"])
+        model = build_model(config, space, recorded["num_actions"], two_player, device)
         try:
             model.network.load_state_dict(state["network"])
         except RuntimeError as error:
             raise CheckpointError(f"checkpoint does not fit its own config's network: {error}") from None
-        encoder = ObservationEncoder(space_from_plain(recorded["observation_space"]))
+        encoder = ObservationEncoder(space)
         self._set_model(config, model, encoder, two_player, device)
         self._rng = np.random.default_rng(config.run.seed)
 

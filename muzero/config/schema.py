@@ -42,9 +42,20 @@ class EnvConfig(Section, key="env"):
 
 @dataclass(frozen=True)
 class NetworkConfig(Section, key="network"):
-    latent_size: int = param(32, "Size of the hidden state s produced by representation and dynamics.", low=1)
-    hidden_size: int = param(128, "Width of the hidden layers of every network.", low=1)
-    num_layers: int = param(1, "Hidden layers in each of representation, dynamics and prediction.", low=0)
+    kind: str = param(
+        "auto",
+        "Networks: 'mlp' (multilayer perceptrons over the flat observation), 'resnet' (residual convolutions over "
+        "board planes, a spatial hidden state; muzero.model.resnet) or 'auto' (resnet when the observation has a "
+        "grid of planes, as PettingZoo's board games do; mlp otherwise).",
+        choices=("auto", "mlp", "resnet"),
+    )
+    channels: int = param(32, "resnet: channels of every convolution of the towers.", low=1)
+    blocks: int = param(2, "resnet: residual blocks in the representation and in the dynamics tower.", low=0)
+    latent_size: int = param(32, "mlp: size of the hidden state s (resnet: channels x height x width).", low=1)
+    hidden_size: int = param(
+        128, "Width of the hidden layers of every network (resnet: of the value and reward heads).", low=1
+    )
+    num_layers: int = param(1, "mlp: hidden layers in each of representation, dynamics and prediction.", low=0)
     value_support_size: int | None = param(
         None,
         "Value head is categorical over integers -S..S (after the h transform); None = chosen from the "
@@ -57,7 +68,11 @@ class NetworkConfig(Section, key="network"):
         "environment's reward scale (5 on CartPole).",
         low=1,
     )
-    layer_norm: bool = param(True, "Layer normalisation after each hidden layer (steadier training).")
+    layer_norm: bool = param(
+        True,
+        "Layer normalisation after each hidden layer (steadier training); resnet: per-sample normalisation "
+        "(GroupNorm, one group) after each convolution.",
+    )
     projection_size: int = param(64, "Width of the projection heads of the consistency loss.", low=1)
 
 

@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from muzero.errors import EnvironmentNotSupported
+from muzero.model.resnet import PlaneLayout
 
 SUPPORTED = (
     "muzero supports Discrete action spaces with Box (any shape, not images), Discrete, MultiDiscrete, "
@@ -52,6 +53,27 @@ def check_observation_space(name: str, space: gym.Space) -> None:
         return
     if not isinstance(space, gym.spaces.Box | gym.spaces.Discrete | gym.spaces.MultiDiscrete | gym.spaces.MultiBinary):
         raise EnvironmentNotSupported(f"{name} has observation space {space}; {SUPPORTED}.")
+
+
+def plane_layout(space: gym.Space) -> PlaneLayout | None:
+    """Where the observation's grid of planes lies in its flat vector, or None when it has none.
+
+    A grid is a ``Box`` of rank 3 read as (height, width, channels), channels last as PettingZoo's board
+    planes are: the whole observation, or the one such part of a ``Dict`` or ``Tuple`` (whose other parts,
+    such as the player to move, the residual network broadcasts as constant planes).
+    """
+    size = int(gym.spaces.flatdim(space))
+    if isinstance(space, gym.spaces.Box):
+        return PlaneLayout(*map(int, space.shape), offset=0, size=size) if len(space.shape) == 3 else None
+    if not isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
+        return None
+    parts = space.spaces.values() if isinstance(space, gym.spaces.Dict) else space.spaces
+    grids, offset = [], 0
+    for part in parts:  # the order gymnasium's flatten concatenates them in
+        if isinstance(part, gym.spaces.Box) and len(part.shape) == 3:
+            grids.append(PlaneLayout(*map(int, part.shape), offset=offset, size=size))
+        offset += int(gym.spaces.flatdim(part))
+    return grids[0] if len(grids) == 1 else None
 
 
 class ObservationEncoder:

@@ -25,11 +25,12 @@ from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
 from muzero.envs.games.aec import signed_discount
 from muzero.envs.games.opponents import opponents_for
 from muzero.envs.make import max_abs_reward
-from muzero.envs.spaces import ObservationEncoder, space_to_plain
+from muzero.envs.spaces import ObservationEncoder, plane_layout, space_to_plain
 from muzero.errors import CheckpointError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device, torch_settings
 from muzero.model.networks import MuZeroNetwork
+from muzero.model.resnet import ResNetMuZeroNetwork
 from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
 from muzero.seeding import FINAL_EVAL_SEEDS, seed_everything
@@ -93,8 +94,24 @@ def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config
     )
 
 
+def build_network(
+    config: Config, observation_space: gym.Space, num_actions: int
+) -> MuZeroNetwork | ResNetMuZeroNetwork:
+    """The networks that ``network.kind`` asks for: 'auto' takes the residual network when the observation has
+    a grid of planes (``plane_layout``), else the MLPs, which flat observations always get."""
+    kind, layout = config.network.kind, plane_layout(observation_space)
+    if kind == "resnet" and layout is None:
+        raise ValueError(
+            f"network.kind = 'resnet' needs observations with a grid of planes (a Box of rank 3, channels last); "
+            f"this environment's are {observation_space}: use network.kind = 'mlp'"
+        )
+    if kind == "mlp" or layout is None:
+        return MuZeroNetwork(int(gym.spaces.flatdim(observation_space)), num_actions, config.network)
+    return ResNetMuZeroNetwork(layout, num_actions, config.network)
+
+
 def build_model(
-    config: Config, observation_size: int, num_actions: int, two_player: bool, device: torch.device
+    config: Config, observation_space: gym.Space, num_actions: int, two_player: bool, device: torch.device
 ) -> NetworkModel:
     """The networks and the search-facing model over them: the one place the per-move discount is decided.
 
@@ -102,7 +119,7 @@ def build_model(
     -gamma (``signed_discount``). Every consumer (search, n-step targets, Reanalyse, diagnostics, a loaded
     agent) reads it from the returned ``model.discount``.
     """
-    network = MuZeroNetwork(observation_size, num_actions, config.network).to(device)
+    network = build_network(config, observation_space, num_actions).to(device)
     return NetworkModel(network, signed_discount(config.discount, two_player))
 
 
@@ -121,7 +138,7 @@ class Trainer:
         self.config = config = resolve_supports(config, self.source, self.spec)
         self.generators = seed_everything(config.run.seed)
         spec = self.spec
-        self.model = build_model(config, spec.observation_size, spec.num_actions, spec.two_player, self.device)
+        self.model = build_model(config, spec.observation_space, spec.num_actions, spec.two_player, self.device)
         self.network = self.model.network
         self.discount = self.model.discount  # per move: -gamma in a two-player game
         self.learner = Learner(self.network, config.learner)
