@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--opponent",
         default=None,
         metavar="NAME",
-        help="two-player games: play this opponent (random, perfect, alphabetaN) instead of itself",
+        help="two-player games: play this opponent (random, winblock, perfect, alphabetaN) instead of itself",
     )
     render.add_argument("--second", action="store_true", help="with --opponent: the agent moves second")
 

@@ -231,8 +231,9 @@ class EvalConfig(Section, key="eval"):
     )
     opponent: str | None = param(
         None,
-        "Two-player games: the opponent of periodic evaluations: random, perfect (tic-tac-toe) or alphabetaN "
-        "(Connect Four, N plies); default the game's first (perfect, alphabeta2). The final evaluation plays all.",
+        "Two-player games: the opponent of periodic evaluations: random, winblock (wins when it can, else blocks "
+        "an immediate win, else random), perfect (tic-tac-toe) or alphabetaN (Connect Four, N plies); default "
+        "the game's first (perfect, alphabeta2). The final evaluation plays all of the game's opponents.",
     )
 
 
