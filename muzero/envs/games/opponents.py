@@ -282,6 +282,9 @@ GAME_OPPONENTS = {
     "tictactoe_v3": ("perfect", "winblock", "random"),
     "connect_four_v3": ("alphabeta2", "winblock", "alphabeta4", "random"),
 }
+# Random plies opening each evaluation game where eval.opening_plies is None: Connect Four's 49 two-ply
+# openings keep a deterministic agent against alpha-beta from playing one game over and over. Others: 0.
+GAME_OPENING_PLIES = {"connect_four_v3": 2}
 
 
 def make_opponent(name: str, game: str) -> Opponent:
@@ -303,3 +306,8 @@ def make_opponent(name: str, game: str) -> Opponent:
 
 def opponents_for(game: str) -> tuple[str, ...]:
     return GAME_OPPONENTS.get(game, ("random",))
+
+
+def opening_plies_for(game: str) -> int:
+    """The random plies that open each evaluation game of ``game`` by default (``GAME_OPENING_PLIES``)."""
+    return GAME_OPENING_PLIES.get(game, 0)
