@@ -155,6 +155,7 @@ def test_tic_tac_toe_opens_without_random_plies_by_default():
 
 def test_an_opening_that_ends_the_game_is_redrawn_and_one_that_always_does_is_refused():
     from muzero.envs.games.opponents import ttt_has_line
+    from muzero.errors import ConfigError
 
     model, source = game_model("tictactoe_v3")
     result = evaluate(model, source, 30, 0, SEARCH, opponent="random", opening_plies=7)
@@ -162,7 +163,7 @@ def test_an_opening_that_ends_the_game_is_redrawn_and_one_that_always_does_is_re
         assert len(game) > 7  # every game counted went on past its opening
         for player in (0, 1):  # and nobody had a line within it
             assert not ttt_has_line(sum(1 << cell for cell in game[player:7:2]))
-    with pytest.raises(ValueError, match="9 random opening plies ended"):
+    with pytest.raises(ConfigError, match="opening_plies = 9: that many random plies ended"):
         evaluate(model, source, 2, 0, SEARCH, opponent="random", opening_plies=9)
 
 

@@ -452,6 +452,32 @@ def test_play_refuses_a_single_player_run(tmp_path, cli):
     assert result.returncode == 2 and "not a two-player game" in result.stderr
 
 
+def test_eval_plays_a_list_of_opponents_with_random_openings(tmp_path, capsys):
+    import json
+
+    from muzero import MuZero
+    from muzero.app.cli import main
+
+    agent = MuZero("connect_four_v3", overrides={"search.num_simulations": 4}, verbose=0)
+    path = str(agent.save(tmp_path / "c4"))
+    argv = ["eval", path, "--episodes", "4", "--opponent", "winblock,alphabeta2", "--opening-plies", "2"]
+    assert main([*argv, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert list(shown["games"]) == ["winblock", "alphabeta2"] and len(shown["returns"]) == 4
+    for record in shown["games"].values():
+        assert sum(record["first"].values()) == sum(record["second"].values()) == 2
+        assert 1 <= record["distinct_games"] <= 4
+    assert shown["distinct_games"] == shown["games"]["winblock"]["distinct_games"]
+    assert main(argv) == 0
+    assert "winblock: score" in (out := capsys.readouterr().out) and "distinct games" in out
+    assert main(["eval", path, "--episodes", "2", "--opponent", "all"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}: score" in out for name in ("alphabeta2", "winblock", "alphabeta4", "random"))
+    assert main(["eval", path, "--opponent", "perfect"]) == 2
+    assert "unknown opponent 'perfect'" in capsys.readouterr().err
+    assert main(["eval", path, "--opening-plies", "-1"]) == 2
+
+
 @pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
 def test_predict_takes_pettingzoo_observations_and_never_plays_an_illegal_move(algorithm, tmp_path):
     from muzero import MuZero

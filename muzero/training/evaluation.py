@@ -25,6 +25,7 @@ from muzero.config import SearchConfig
 from muzero.envs.games.opponents import make_opponent, opening_plies_for, opponents_for
 from muzero.envs.make import EnvSource, legal_mask
 from muzero.envs.spaces import ObservationEncoder
+from muzero.errors import ConfigError
 from muzero.search.mcts import greedy_actions
 from muzero.search.protocol import Model
 
@@ -177,7 +178,7 @@ def play_opening(env: gym.Env, seed: int, plies: int, rng: np.random.Generator) 
     """Reset ``env`` and play ``plies`` uniformly random legal moves for both sides, drawn from ``rng``.
 
     An opening that ends the game is thrown away and another drawn (the game restarted), so that the agent
-    and the opponent play every game that is counted; a ``ValueError`` if ``MAX_OPENING_DRAWS`` in a row end.
+    and the opponent play every game that is counted; a ``ConfigError`` if ``MAX_OPENING_DRAWS`` in a row end.
     """
     for _ in range(MAX_OPENING_DRAWS):
         observation, info = env.reset(seed=seed)
@@ -188,7 +189,9 @@ def play_opening(env: gym.Env, seed: int, plies: int, rng: np.random.Generator) 
             legal, ended = np.asarray(info["action_mask"], bool), terminated or truncated
         if not ended:
             return Opening(observation, legal, moves)
-    raise ValueError(f"{plies} random opening plies ended {MAX_OPENING_DRAWS} games in a row: ask for fewer")
+    raise ConfigError(
+        f"eval.opening_plies = {plies}: that many random plies ended {MAX_OPENING_DRAWS} games in a row; ask for fewer"
+    )
 
 
 def play_games(
