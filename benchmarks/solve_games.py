@@ -3,8 +3,11 @@
 Per game and seed: whether the preset's threshold was confirmed (tic-tac-toe: a mean score of 0.5
 against the perfect player, i.e. no loss; Connect Four: 0.9 against depth-2 alpha-beta), the
 environment steps and seconds until then, the learning curve (every periodic evaluation: steps,
-seconds, score, wins/draws/losses), and the final evaluation against every opponent of the game
-(``eval.final_episodes`` games each, half moving first) with wins, draws and losses per colour.
+seconds, score, wins/draws/losses, distinct games), and the final evaluation against every opponent of
+the game (``opponents_for``: tic-tac-toe perfect, winblock, random; Connect Four alphabeta2, winblock,
+alphabeta4, random), ``--final-games`` games each (default 200), half as the first player, every game
+opened by ``eval.opening_plies`` random plies (Connect Four 2), with wins, draws and losses per colour and
+the number of distinct games played.
 
     python benchmarks/solve_games.py --game tictactoe_v3 --seeds 3
     python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60 --runs-dir runs/games
@@ -54,6 +57,7 @@ class Curve:
                 "wins": s["wins"],
                 "draws": s["draws"],
                 "losses": s["losses"],
+                "distinct_games": s["distinct_games"],
             }
         )
         print(
@@ -74,13 +78,15 @@ def train_one(
     max_env_steps: int | None,
     max_minutes: float | None,
     runs_dir: str | None = None,
+    final_games: int = 200,
 ) -> dict:
     from muzero.app.callbacks import CallbackList, default_callbacks
+    from muzero.envs.games.opponents import opening_plies_for
     from muzero.presets import resolve
     from muzero.training.trainer import Trainer
 
     config, preset = resolve(game, None)
-    config = config.with_sets([*sets, f"run.seed={seed}"])
+    config = config.with_sets([*sets, f"run.seed={seed}", f"eval.final_episodes={final_games}"])
     if max_env_steps is not None:
         config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
     curve = Curve(None if max_minutes is None else 60 * max_minutes)
@@ -105,6 +111,7 @@ def train_one(
         "solved": final is not None and trainer.is_solved(final),  # confirmed, and held by the final games
         "confirmed": counters.solved,
         "threshold": trainer.solve_threshold,
+        "opening_plies": opening_plies_for(game) if config.eval.opening_plies is None else config.eval.opening_plies,
         "opponent": next(iter(final.games)) if final is not None else None,
         "env_steps_to_solve": counters.env_steps_to_solve,
         "seconds_to_solve": None if counters.seconds_to_solve is None else round(counters.seconds_to_solve, 1),
@@ -119,7 +126,7 @@ def train_one(
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per opponent: the worst seed's losses and score; and the seeds' training times."""
+    """Per opponent: the worst seed's losses, score, win rate and distinct games; and the seeds' training times."""
     opponents = list(runs[0]["final"] or {})
     worst = {}
     for name in opponents:
@@ -130,6 +137,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "lowest_win_rate": min(
                 (rec["first"]["wins"] + rec["second"]["wins"]) / sum(rec["first"].values()) / 2 for rec in records
             ),
+            "fewest_distinct_games": min(rec["distinct_games"] for rec in records),
         }
     seconds = [r["seconds_to_solve"] if r["solved"] else r["training_seconds"] for r in runs]
     return {
@@ -151,13 +159,16 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=None, help="training time budget per seed")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (timings contend if > 1)")
     parser.add_argument("--runs-dir", metavar="DIR", help="write a run directory per seed under DIR/GAME/seedS")
+    parser.add_argument("--final-games", type=int, default=200, help="final games against each opponent (default 200)")
     args = parser.parse_args()
     results = {}
     for game in args.game or GAMES:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
-        jobs = [(game, s, args.sets, args.max_env_steps, args.max_minutes, args.runs_dir) for s in seeds]
+        jobs = [
+            (game, s, args.sets, args.max_env_steps, args.max_minutes, args.runs_dir, args.final_games) for s in seeds
+        ]
         if args.jobs > 1:
-            one_thread = [(g, s, ["run.threads=1", *sets], m, t, d) for g, s, sets, m, t, d in jobs]
+            one_thread = [(g, s, ["run.threads=1", *sets], *rest) for g, s, sets, *rest in jobs]
             with ProcessPoolExecutor(args.jobs) as pool:
                 runs = list(pool.map(train_one, *zip(*one_thread, strict=True)))
         else:

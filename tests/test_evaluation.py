@@ -99,3 +99,77 @@ def test_a_confirmation_stopped_early_never_counts_as_a_solve(bound):
         assert not confirm.stopped_early and len(confirm.returns) == 20 and trainer.counters.solved
     else:
         assert confirm.stopped_early and len(confirm.returns) < 20 and not trainer.counters.solved
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Games: random openings, and how many distinct games an evaluation measured.
+
+
+def game_model(game: str) -> tuple[RandomModel, EnvSource]:
+    """A fixed deterministic agent for ``game``: a pseudo-random model searched greedily."""
+    pytest.importorskip("pettingzoo")
+    source = EnvSource(game)
+    spec = source.spec()
+    return RandomModel(spec.num_actions, embedding_size=spec.observation_size, seed=3, two_player=True), source
+
+
+class LowestLegalMove:
+    """A deterministic opponent: always the lowest-numbered legal move."""
+
+    name = "lowest"
+
+    def act(self, planes: np.ndarray, legal: np.ndarray, rng: np.random.Generator) -> int:
+        return int(np.flatnonzero(legal)[0])
+
+
+def test_random_openings_make_a_deterministic_agent_play_many_games_against_alpha_beta():
+    model, source = game_model("connect_four_v3")
+    result = evaluate(model, source, 20, 0, SEARCH, opponent="alphabeta2", opening_plies=2)
+    record = result.games["alphabeta2"]
+    assert sum(record["first"].values()) == sum(record["second"].values()) == 10
+    assert len(result.moves) == 20 and (result.lengths == [len(game) for game in result.moves]).all()
+    assert len({game[:2] for game in result.moves}) > 1  # the openings differ
+    assert record["distinct_games"] == len(set(result.moves)) > 1
+    assert result.summary()["distinct_games"] == record["distinct_games"]
+    # Reproducible: the openings come from the games' seeds; and Connect Four opens with 2 plies by default.
+    again = evaluate(model, source, 20, 0, SEARCH, opponent="alphabeta2")
+    assert again.moves == result.moves
+
+
+def test_without_openings_a_deterministic_agent_and_opponent_play_one_game_per_colour(monkeypatch):
+    model, source = game_model("connect_four_v3")
+    monkeypatch.setattr("muzero.training.evaluation.make_opponent", lambda name, game: LowestLegalMove())
+    result = evaluate(model, source, 20, 0, SEARCH, opponent="lowest", opening_plies=0)
+    assert {result.moves[i] for i in range(0, 20, 2)} == {result.moves[0]}  # the agent first: one game
+    assert {result.moves[i] for i in range(1, 20, 2)} == {result.moves[1]}  # and one as the second player
+    assert result.games["lowest"]["distinct_games"] == len(set(result.moves)) <= 2
+    opened = evaluate(model, source, 20, 0, SEARCH, opponent="lowest", opening_plies=2)
+    assert opened.games["lowest"]["distinct_games"] == len(set(opened.moves)) > 2
+
+
+def test_tic_tac_toe_opens_without_random_plies_by_default():
+    model, source = game_model("tictactoe_v3")
+    default = evaluate(model, source, 6, 0, SEARCH, opponent="random")
+    assert default.moves == evaluate(model, source, 6, 0, SEARCH, opponent="random", opening_plies=0).moves
+
+
+def test_an_opening_that_ends_the_game_is_redrawn_and_one_that_always_does_is_refused():
+    from muzero.envs.games.opponents import ttt_has_line
+    from muzero.errors import ConfigError
+
+    model, source = game_model("tictactoe_v3")
+    result = evaluate(model, source, 30, 0, SEARCH, opponent="random", opening_plies=7)
+    for game in result.moves:
+        assert len(game) > 7  # every game counted went on past its opening
+        for player in (0, 1):  # and nobody had a line within it
+            assert not ttt_has_line(sum(1 << cell for cell in game[player:7:2]))
+    with pytest.raises(ConfigError, match="opening_plies = 9: that many random plies ended"):
+        evaluate(model, source, 2, 0, SEARCH, opponent="random", opening_plies=9)
+
+
+def test_opening_plies_must_not_be_negative():
+    from muzero.errors import ConfigError
+
+    assert Config().eval.opening_plies is None
+    with pytest.raises(ConfigError, match="eval.opening_plies"):
+        Config().with_sets(["eval.opening_plies=-1"])

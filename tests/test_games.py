@@ -13,6 +13,7 @@ from muzero.envs.games.opponents import (
     AlphaBetaConnectFour,
     PerfectTicTacToe,
     RandomOpponent,
+    WinOrBlock,
     c4_board,
     c4_drop_row,
     c4_heuristic,
@@ -274,8 +275,80 @@ def test_deeper_alpha_beta_beats_shallower():
 def test_opponents_by_name():
     assert make_opponent("alphabeta4", "connect_four_v3").depth == 4
     assert isinstance(make_opponent("random", "tictactoe_v3"), RandomOpponent)
-    with pytest.raises(ValueError, match="known: perfect, random"):
+    with pytest.raises(ValueError, match="known: perfect, winblock, random"):
         make_opponent("alphabeta2", "tictactoe_v3")
+    for game in ("tictactoe_v3", "connect_four_v3"):
+        assert isinstance(make_opponent("winblock", game), WinOrBlock)
+    with pytest.raises(ValueError, match="unknown opponent 'winblock'"):
+        make_opponent("winblock", "go_v5")
+
+
+def ttt_planes(own: list[int], other: list[int]) -> np.ndarray:
+    """The mover's (3, 3, 2) planes with the mover's pieces on cells ``own`` and the other's on ``other``."""
+    planes = np.zeros((9, 2), np.int8)
+    planes[own, 0], planes[other, 1] = 1, 1
+    return planes.reshape(3, 3, 2)
+
+
+def c4_planes(board: np.ndarray) -> np.ndarray:
+    """The mover's (6, 7, 2) planes of a board of +1 (the mover's) and -1 (the other's) pieces."""
+    return np.stack([board == 1, board == -1], axis=-1).astype(np.int8)
+
+
+def winblock_moves(game: str, planes: np.ndarray, legal: np.ndarray, tries: int = 50) -> set[int]:
+    """Every move win-or-block makes in ``tries`` draws of its random generator."""
+    player = WinOrBlock(game)
+    return {player.act(planes, legal, np.random.default_rng(seed)) for seed in range(tries)}
+
+
+def test_win_or_block_takes_a_win_before_blocking_and_blocks_before_playing_at_random():
+    legal = np.ones(9, bool)
+    # The mover (0, 1) can win on 2; the other (3, 4) threatens 5: the win comes first.
+    planes = ttt_planes([0, 1], [3, 4])
+    legal[[0, 1, 3, 4]] = False
+    assert winblock_moves("tictactoe_v3", planes, legal) == {2}
+    # The mover (0, 8) has no win; the other (3, 4) threatens 5: block it.
+    legal = np.ones(9, bool)
+    legal[[0, 8, 3, 4]] = False
+    assert winblock_moves("tictactoe_v3", ttt_planes([0, 8], [3, 4]), legal) == {5}
+    # Two wins: either, and nothing else.
+    legal = np.ones(9, bool)
+    legal[[0, 4, 6, 1, 2]] = False
+    assert winblock_moves("tictactoe_v3", ttt_planes([0, 4, 6], [1, 2]), legal) == {3, 8}
+
+
+def test_win_or_block_in_connect_four_sees_horizontal_and_vertical_threes():
+    board = np.zeros((6, 7), np.int8)
+    board[5, 1:4] = 1  # the mover's three in the bottom row: 0 or 4 completes it
+    board[4:1:-1, 6] = -1  # the other's vertical three in column 6
+    legal = np.ones(7, bool)
+    assert winblock_moves("connect_four_v3", c4_planes(board), legal) == {0, 4}
+    board[5, 1] = -1  # the mover's row is broken: block the column
+    assert winblock_moves("connect_four_v3", c4_planes(board), legal) == {6}
+    board[4:1:-1, 6] = 0  # no threat either way: any legal column
+    board[:, 0] = [1, -1, 1, -1, 1, -1]  # a full column is never played
+    legal[0] = False
+    assert winblock_moves("connect_four_v3", c4_planes(board), legal, tries=200) == set(range(1, 7))
+
+
+def test_win_or_block_plays_legal_random_moves_in_real_games():
+    rng = np.random.default_rng(0)
+    for game in ("tictactoe_v3", "connect_four_v3"):
+        env = SelfPlayEnv(game)
+        players = [WinOrBlock(game), RandomOpponent()]
+        openings, scores = set(), []
+        for episode in range(20):
+            obs, info = env.reset(seed=episode)
+            seat = episode % 2  # win-or-block's seat
+            moves, done = [], False
+            while not done:
+                player = players[0] if env.to_play == seat else players[1]
+                moves.append(player.act(obs["observation"], info["action_mask"], rng))
+                obs, _, done, _, info = env.step(moves[-1])  # an illegal move raises
+            openings.add(tuple(moves[:2]))
+            scores.append(0.5 if info["winner"] < 0 else float(info["winner"] == seat))
+        assert len(openings) > 5  # random when nothing is at stake
+        assert np.mean(scores) > 0.6, game  # and much stronger than random
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -342,7 +415,7 @@ def test_training_a_game_reports_every_opponent_and_colour(game_run):
 
     summary = json.loads((game_run / "summary.json").read_text())
     games = summary["final_eval"]["games"]
-    assert set(games) == {"perfect", "random"}
+    assert set(games) == {"perfect", "winblock", "random"}
     for record in games.values():
         for colour in ("first", "second"):
             assert sum(record[colour].values()) == 1  # eval.final_episodes=2: one game per colour
@@ -377,6 +450,32 @@ def test_play_refuses_a_single_player_run(tmp_path, cli):
     path = MuZero("CartPole-v1", verbose=0).save(tmp_path / "cartpole")
     result = cli("play", str(path), input="", timeout=120)
     assert result.returncode == 2 and "not a two-player game" in result.stderr
+
+
+def test_eval_plays_a_list_of_opponents_with_random_openings(tmp_path, capsys):
+    import json
+
+    from muzero import MuZero
+    from muzero.app.cli import main
+
+    agent = MuZero("connect_four_v3", overrides={"search.num_simulations": 4}, verbose=0)
+    path = str(agent.save(tmp_path / "c4"))
+    argv = ["eval", path, "--episodes", "4", "--opponent", "winblock,alphabeta2", "--opening-plies", "2"]
+    assert main([*argv, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert list(shown["games"]) == ["winblock", "alphabeta2"] and len(shown["returns"]) == 4
+    for record in shown["games"].values():
+        assert sum(record["first"].values()) == sum(record["second"].values()) == 2
+        assert 1 <= record["distinct_games"] <= 4
+    assert shown["distinct_games"] == shown["games"]["winblock"]["distinct_games"]
+    assert main(argv) == 0
+    assert "winblock: score" in (out := capsys.readouterr().out) and "distinct games" in out
+    assert main(["eval", path, "--episodes", "2", "--opponent", "all"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}: score" in out for name in ("alphabeta2", "winblock", "alphabeta4", "random"))
+    assert main(["eval", path, "--opponent", "perfect"]) == 2
+    assert "unknown opponent 'perfect'" in capsys.readouterr().err
+    assert main(["eval", path, "--opening-plies", "-1"]) == 2
 
 
 @pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])

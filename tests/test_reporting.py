@@ -43,3 +43,23 @@ def test_solved_means_confirmed_and_held_by_the_final_evaluation(tiny_config, tm
     lines = report(written, run_dir).splitlines()
     assert lines[1] == f"status: {outcome.status}"
     assert lines[2].startswith("solved: a confirmed" if final_holds else "solved: no: a confirmed")
+
+
+def test_game_evaluations_print_how_many_distinct_games_they_played():
+    import io
+    from types import SimpleNamespace
+
+    from muzero.app.formatting import format_games
+    from muzero.app.progress import ProgressPrinter
+    from muzero.training.evaluation import game_record
+
+    moves = ((3, 3, 4), (3, 3, 4), (2, 3, 4), (3, 3, 4))  # four games, two of them different
+    record = game_record(np.array([1.0, 0.5, 0.0, 1.0]), np.arange(4) % 2, moves)
+    assert record["distinct_games"] == 2
+    result = EvalResult(np.array([1.0, 0.5, 0.0, 1.0]), np.full(4, 3), {"winblock": record}, moves=moves)
+    assert result.summary()["distinct_games"] == 2
+    stream = io.StringIO()
+    trainer = SimpleNamespace(counters=SimpleNamespace(env_steps=1_000))
+    ProgressPrinter(10_000, stream, live=False).on_eval(trainer, result, "periodic")
+    assert "(W/D/L 2/1/1) over 4 games, 2 distinct" in stream.getvalue()
+    assert format_games(result.games).endswith("second 1/1/0, 2 distinct games")

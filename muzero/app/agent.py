@@ -214,12 +214,18 @@ class MuZero:
         return (observations[0] if isinstance(observation, dict) else observations), masks
 
     def evaluate(
-        self, episodes: int = 100, seed: int = 0, env: EnvLike | None = None, opponent: str | None = None
+        self,
+        episodes: int = 100,
+        seed: int = 0,
+        env: EnvLike | None = None,
+        opponent: str | None = None,
+        opening_plies: int | None = None,
     ) -> EvalResult:
         """Greedy episodes (no root noise, most-visited action) on the agent's environment or ``env``.
 
         For a two-player game: ``episodes`` games against ``opponent`` (default ``eval.opponent``, else the
-        game's first), half of them moving first.
+        game's first), half of them as the first player, each opened by ``opening_plies`` random plies
+        (default ``eval.opening_plies``, else the game's: 2 for Connect Four, 0 for tic-tac-toe).
         """
         return evaluate(
             self.model,
@@ -228,6 +234,7 @@ class MuZero:
             seed,
             self.config.search,
             opponent=opponent or self.config.eval.opponent,
+            opening_plies=self.config.eval.opening_plies if opening_plies is None else opening_plies,
         )
 
     @property

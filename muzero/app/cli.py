@@ -10,10 +10,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from muzero.app.formatting import describe_returns
+from muzero.app.formatting import describe_returns, format_games
 from muzero.config import field_docs
 from muzero.errors import UserError
+
+if TYPE_CHECKING:
+    from muzero.app.agent import MuZero
+    from muzero.training.evaluation import EvalResult
 
 DESCRIPTION = "MuZero for Gymnasium environments with discrete actions (any observation space but images)."
 
@@ -85,8 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--opponent",
         default=None,
-        metavar="NAME",
-        help="two-player games: the opponent (random, perfect, alphabetaN; default the game's first); N games",
+        metavar="NAME[,NAME...]",
+        help="two-player games: the opponents, comma-separated (random, winblock, perfect, alphabetaN; all: "
+        "every one of the game's; default eval.opponent, else the game's first); N games against each",
+    )
+    evaluate.add_argument(
+        "--opening-plies",
+        type=int,
+        default=None,
+        metavar="N",
+        help="two-player games: random plies opening each game (default eval.opening_plies, else the game's: "
+        "2 for Connect Four, 0 for tic-tac-toe)",
     )
 
     render = commands.add_parser("render", help="render evaluation episodes to a GIF or MP4")
@@ -104,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--opponent",
         default=None,
         metavar="NAME",
-        help="two-player games: play this opponent (random, perfect, alphabetaN) instead of itself",
+        help="two-player games: play this opponent (random, winblock, perfect, alphabetaN) instead of itself",
     )
     render.add_argument("--second", action="store_true", help="with --opponent: the agent moves second")
 
@@ -316,8 +330,10 @@ def command_eval(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise UserError("--episodes must be at least 1")
+    if args.opening_plies is not None and args.opening_plies < 0:
+        raise UserError("--opening-plies must be at least 0")
     agent = MuZero.load(args.path)
-    result = agent.evaluate(args.episodes, args.seed, opponent=args.opponent)
+    result = evaluate_opponents(agent, args.episodes, args.seed, args.opponent, args.opening_plies)
     if args.json:
         extra = {"games": result.games} if result.games else {}
         print(json.dumps(result.summary() | {"returns": [float(r) for r in result.returns]} | extra))
@@ -326,6 +342,28 @@ def command_eval(args: argparse.Namespace) -> int:
     else:
         print(f"{agent.config.env.id}: {describe_returns(result.summary())}")
     return 0
+
+
+def evaluate_opponents(
+    agent: MuZero, episodes: int, seed: int, opponents: str | None, opening_plies: int | None
+) -> EvalResult:
+    """``agent.evaluate`` against each of the comma-separated ``opponents`` (``all``: the game's), their records
+    gathered in the first result's ``games``; its returns and summary are the first opponent's."""
+    from muzero.envs.games.opponents import make_opponent, opponents_for
+
+    game = agent.source.game
+    if game is None or opponents is None:
+        return agent.evaluate(episodes, seed, opponent=opponents, opening_plies=opening_plies)
+    names = list(opponents_for(game)) if opponents == "all" else opponents.split(",")
+    for name in names:
+        try:
+            make_opponent(name, game)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    results = [agent.evaluate(episodes, seed, opponent=name, opening_plies=opening_plies) for name in names]
+    for other in results[1:]:
+        results[0].games.update(other.games)
+    return results[0]
 
 
 def command_render(args: argparse.Namespace) -> int:
@@ -403,18 +441,6 @@ def command_play(args: argparse.Namespace) -> int:
 
     play_human(MuZero.load(args.path, verbose=0), human_first=args.first, seed=args.seed)
     return 0
-
-
-def format_games(games: dict) -> str:
-    """``perfect: score 0.50; first W/D/L 0/100/0, second 0/100/0; random: ...``"""
-    parts = []
-    for name, record in games.items():
-        first, second = record["first"], record["second"]
-        parts.append(
-            f"{name}: score {record['score']:.3f}; moving first W/D/L {first['wins']}/{first['draws']}/"
-            f"{first['losses']}, second {second['wins']}/{second['draws']}/{second['losses']}"
-        )
-    return "; ".join(parts)
 
 
 def command_plot(args: argparse.Namespace) -> int:

@@ -27,3 +27,16 @@ def describe_returns(summary: dict) -> str:
 def format_return(value: float) -> str:
     """One return or mean, at its own scale (``decimals_for``)."""
     return f"{value:.{decimals_for(value)}f}"
+
+
+def format_games(games: dict) -> str:
+    """``perfect: score 0.500; moving first W/D/L 0/100/0, second 0/100/0, 37 distinct games; random: ...``"""
+    parts = []
+    for name, record in games.items():
+        first, second = record["first"], record["second"]
+        parts.append(
+            f"{name}: score {record['score']:.3f}; moving first W/D/L {first['wins']}/{first['draws']}/"
+            f"{first['losses']}, second {second['wins']}/{second['draws']}/{second['losses']}"
+            + (f", {record['distinct_games']} distinct games" if "distinct_games" in record else "")
+        )
+    return "; ".join(parts)

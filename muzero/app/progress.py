@@ -76,7 +76,8 @@ class ProgressPrinter:
             name = next(iter(result.games))
             self._emit(
                 f"{label} at {trainer.counters.env_steps:,} env steps: score {s['mean']:.3f} against {name} "
-                f"(W/D/L {s['wins']}/{s['draws']}/{s['losses']}) over {s['episodes']} games{early}",
+                f"(W/D/L {s['wins']}/{s['draws']}/{s['losses']}) over {s['episodes']} games, "
+                f"{s['distinct_games']} distinct{early}",
                 transient=False,
             )
             return

@@ -246,8 +246,17 @@ class EvalConfig(Section, key="eval"):
     )
     opponent: str | None = param(
         None,
-        "Two-player games: the opponent of periodic evaluations: random, perfect (tic-tac-toe) or alphabetaN "
-        "(Connect Four, N plies); default the game's first (perfect, alphabeta2). The final evaluation plays all.",
+        "Two-player games: the opponent of periodic evaluations: random, winblock (wins when it can, else blocks "
+        "an immediate win, else random), perfect (tic-tac-toe) or alphabetaN (Connect Four, N plies); default "
+        "the game's first (perfect, alphabeta2). The final evaluation plays all of the game's opponents.",
+    )
+    opening_plies: int | None = param(
+        None,
+        "Two-player games: uniformly random legal moves, for both sides, that open every evaluation game before "
+        "the agent and the opponent take over, so that a deterministic agent and opponent play more than one "
+        "game (the agent still plays each side in half the games; an opening that ends the game is redrawn). "
+        "None = the game's default: 2 for Connect Four, 0 for tic-tac-toe and other games.",
+        low=0,
     )
 
 

@@ -300,7 +300,8 @@ class Trainer:
     ) -> EvalResult:
         """Greedy episodes seeded from this run's own block of evaluation seeds (``muzero.seeding``).
 
-        A game plays ``opponent`` (default ``eval.opponent``, else the game's first opponent).
+        A game plays ``opponent`` (default ``eval.opponent``, else the game's first opponent), every game opened
+        by ``eval.opening_plies`` random plies.
         """
         return evaluate(
             self.model,
@@ -310,6 +311,7 @@ class Trainer:
             self.config.search,
             opponent=opponent or self.config.eval.opponent,
             stop_below=stop_below,
+            opening_plies=self.config.eval.opening_plies,
         )
 
     def _fresh_evaluation(self, episodes: int, stop_below: StopBelow | None = None) -> EvalResult:

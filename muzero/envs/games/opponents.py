@@ -1,9 +1,12 @@
-"""Opponents of known strength: a random player, a perfect tic-tac-toe player, and alpha-beta for Connect Four.
+"""Opponents of known strength: random, win-or-block, perfect tic-tac-toe and alpha-beta for Connect Four.
 
 Every opponent sees what the agent sees, the board from the mover's perspective as PettingZoo gives
 it (planes [..., 0] the mover's pieces, [..., 1] the other player's) and the legal moves, and picks
 uniformly at random among the moves it values equally, so games against it vary.
 
+- ``WinOrBlock`` (``winblock``, both games): alpha-zero-general's one-step lookahead player. It plays a
+  winning move if it has one, else blocks a move that would win for the other player at once, else plays
+  at random: the weakest player that punishes a blunder and sees a one-move threat.
 - ``PerfectTicTacToe``: exhaustive negamax over every position reachable from the board (at most
   5,478 legal positions in all, memoised), so it never loses; tic-tac-toe is a draw with perfect play.
 - ``AlphaBetaConnectFour``: depth-limited negamax with alpha-beta pruning. ``depth`` counts plies
@@ -53,6 +56,12 @@ def ttt_move_values(own: int, other: int) -> dict[int, int]:
             after = own | (1 << cell)
             values[cell] = 1 if ttt_has_line(after) else -ttt_value(other, after)
     return values
+
+
+def ttt_winning_moves(own: int, other: int) -> list[int]:
+    """The empty cells that complete a line of ``own`` at once."""
+    empty = TTT_FULL & ~(own | other)
+    return [cell for cell in range(9) if empty >> cell & 1 and ttt_has_line(own | 1 << cell)]
 
 
 def ttt_bits(planes: np.ndarray) -> tuple[int, int]:
@@ -114,6 +123,21 @@ def c4_wins(board: np.ndarray, row: int, column: int) -> bool:
         if count >= 4:
             return True
     return False
+
+
+def c4_winning_moves(board: np.ndarray) -> list[int]:
+    """The columns where a +1 piece dropped now completes four in a line."""
+    board = board.copy()
+    wins = []
+    for column in range(C4_COLS):
+        row = c4_drop_row(board, column)
+        if row < 0:
+            continue
+        board[row, column] = 1
+        if c4_wins(board, row, column):
+            wins.append(column)
+        board[row, column] = 0
+    return wins
 
 
 def c4_heuristic(board: np.ndarray) -> float:
@@ -197,6 +221,44 @@ class RandomOpponent(Opponent):
         return int(rng.choice(np.flatnonzero(legal)))
 
 
+def ttt_immediate_wins(planes: np.ndarray) -> tuple[list[int], list[int]]:
+    """(the mover's winning cells, the other player's) on a (3, 3, 2) board."""
+    own, other = ttt_bits(planes)
+    return ttt_winning_moves(own, other), ttt_winning_moves(other, own)
+
+
+def c4_immediate_wins(planes: np.ndarray) -> tuple[list[int], list[int]]:
+    """(the mover's winning columns, the other player's) on a (6, 7, 2) board."""
+    board = c4_board(planes)
+    return c4_winning_moves(board), c4_winning_moves(-board)
+
+
+# One ply of lookahead for each player, by game: what win-or-block needs to know of the rules.
+IMMEDIATE_WINS = {"tictactoe_v3": ttt_immediate_wins, "connect_four_v3": c4_immediate_wins}
+
+
+class WinOrBlock(Opponent):
+    """Win if it can, else block the other player's immediate win, else play at random (see the module's doc).
+
+    With two threats to block it blocks one at random and loses to the other, as a one-ply player must.
+    """
+
+    name = "winblock"
+
+    def __init__(self, game: str) -> None:
+        if game not in IMMEDIATE_WINS:
+            raise ValueError(f"win-or-block knows the rules of {', '.join(IMMEDIATE_WINS)}, not {game}")
+        self.immediate_wins = IMMEDIATE_WINS[game]
+
+    def act(self, planes: np.ndarray, legal: np.ndarray, rng: np.random.Generator) -> int:
+        wins, threats = self.immediate_wins(planes)
+        for moves in (wins, threats):
+            moves = [move for move in moves if legal[move]]
+            if moves:
+                return int(rng.choice(moves))
+        return int(rng.choice(np.flatnonzero(legal)))
+
+
 class PerfectTicTacToe(Opponent):
     name = "perfect"
 
@@ -217,15 +279,21 @@ class AlphaBetaConnectFour(Opponent):
 
 # The opponents each game is evaluated against; the first is the default of periodic evaluation.
 GAME_OPPONENTS = {
-    "tictactoe_v3": ("perfect", "random"),
-    "connect_four_v3": ("alphabeta2", "alphabeta4", "random"),
+    "tictactoe_v3": ("perfect", "winblock", "random"),
+    "connect_four_v3": ("alphabeta2", "winblock", "alphabeta4", "random"),
 }
+# Random plies opening each evaluation game where eval.opening_plies is None: Connect Four's 49 two-ply
+# openings keep a deterministic agent against alpha-beta from playing one game over and over. Others: 0.
+GAME_OPENING_PLIES = {"connect_four_v3": 2}
 
 
 def make_opponent(name: str, game: str) -> Opponent:
-    """An opponent by name: ``random``, ``perfect`` (tic-tac-toe) or ``alphabetaN`` (Connect Four, depth N)."""
+    """An opponent by name: ``random``, ``winblock`` (tic-tac-toe and Connect Four), ``perfect`` (tic-tac-toe)
+    or ``alphabetaN`` (Connect Four, depth N)."""
     if name == "random":
         return RandomOpponent()
+    if name == "winblock" and game in IMMEDIATE_WINS:
+        return WinOrBlock(game)
     if name == "perfect" and game == "tictactoe_v3":
         return PerfectTicTacToe()
     if name.startswith("alphabeta") and game == "connect_four_v3":
@@ -238,3 +306,8 @@ def make_opponent(name: str, game: str) -> Opponent:
 
 def opponents_for(game: str) -> tuple[str, ...]:
     return GAME_OPPONENTS.get(game, ("random",))
+
+
+def opening_plies_for(game: str) -> int:
+    """The random plies that open each evaluation game of ``game`` by default (``GAME_OPENING_PLIES``)."""
+    return GAME_OPENING_PLIES.get(game, 0)
