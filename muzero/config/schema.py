@@ -169,6 +169,12 @@ class LearnerConfig(Section, key="learner"):
         "of the observations actually reached (0 = off).",
         low=0.0,
     )
+    symmetry_augmentation: bool = param(
+        True,
+        "Train on each sample moved by a random symmetry of the game (tic-tac-toe: the 8 of the square; Connect "
+        "Four: the mirror), its observations, unrolled actions and policy targets alike. No effect on "
+        "environments without a declared symmetry group.",
+    )
     compile: str = param(
         "auto",
         "Compile the loss with torch.compile: 'on', 'off', or 'auto' (on when a run plans at least 20,000 "
