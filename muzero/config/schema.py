@@ -69,6 +69,13 @@ class SearchConfig(Section, key="search"):
         "(Gumbel MuZero: Gumbel-top-k root actions, Sequential Halving, improved-policy targets).",
         choices=("muzero", "gumbel"),
     )
+    model: str = param(
+        "learned",
+        "What expands the search's nodes: 'learned' (the dynamics network, MuZero) or 'true' (the real game rules "
+        "instead of the learned dynamics, with the same prediction network and targets: AlphaZero's search, as a "
+        "control). 'true' is only for games with rules in muzero.envs.games.rules (tictactoe_v3, connect_four_v3).",
+        choices=("learned", "true"),
+    )
     num_simulations: int = param(25, "MCTS simulations per move (one batched network call each).", low=1)
     pb_c_init: float = param(1.25, "pUCT constant c1.", low=0.0)
     pb_c_base: float = param(19652.0, "pUCT constant c2.", low=0.0, low_open=True)

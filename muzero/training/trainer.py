@@ -37,6 +37,7 @@ from muzero.training.acting import Actor
 from muzero.training.augment import augment, training_symmetries
 from muzero.training.evaluation import EvalResult, StopBelow, evaluate
 from muzero.training.learner import Learner, Losses
+from muzero.training.planning import search_model
 from muzero.training.reanalyse import Reanalyser
 
 
@@ -104,7 +105,7 @@ def build_model(
     agent) reads it from the returned ``model.discount``.
     """
     network = MuZeroNetwork(observation_size, num_actions, config.network).to(device)
-    return NetworkModel(network, signed_discount(config.discount, two_player))
+    return search_model(config, NetworkModel(network, signed_discount(config.discount, two_player)))
 
 
 class Trainer:
@@ -144,7 +145,9 @@ class Trainer:
         )
         reanalyse_net = self.learner.target_network if config.learner.reanalyse_network == "target" else self.network
         self.reanalyser = Reanalyser(
-            NetworkModel(reanalyse_net, self.discount), config, masked=self.envs.legal_actions is not None
+            search_model(config, NetworkModel(reanalyse_net, self.discount)),
+            config,
+            masked=self.envs.legal_actions is not None,
         )
         self.symmetries = training_symmetries(config)  # None: no augmentation (and no random draws for it)
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
