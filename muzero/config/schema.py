@@ -84,6 +84,13 @@ class SearchConfig(Section, key="search"):
         "(Gumbel MuZero: Gumbel-top-k root actions, Sequential Halving, improved-policy targets).",
         choices=("muzero", "gumbel"),
     )
+    model: str = param(
+        "learned",
+        "What expands the search's nodes: 'learned' (the dynamics network, MuZero) or 'true' (the real game rules "
+        "instead of the learned dynamics, with the same prediction network and targets: AlphaZero's search, as a "
+        "control). 'true' is only for games with rules in muzero.envs.games.rules (tictactoe_v3, connect_four_v3).",
+        choices=("learned", "true"),
+    )
     num_simulations: int = param(25, "MCTS simulations per move (one batched network call each).", low=1)
     pb_c_init: float = param(1.25, "pUCT constant c1.", low=0.0)
     pb_c_base: float = param(19652.0, "pUCT constant c2.", low=0.0, low_open=True)
@@ -183,6 +190,12 @@ class LearnerConfig(Section, key="learner"):
         "Weight of EfficientZero's temporal-consistency loss between unrolled states and the representation "
         "of the observations actually reached (0 = off).",
         low=0.0,
+    )
+    symmetry_augmentation: bool = param(
+        True,
+        "Train on each sample moved by a random symmetry of the game (tic-tac-toe: the 8 of the square; Connect "
+        "Four: the mirror), its observations, unrolled actions and policy targets alike. No effect on "
+        "environments without a declared symmetry group.",
     )
     compile: str = param(
         "auto",

@@ -35,8 +35,10 @@ from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
 from muzero.seeding import FINAL_EVAL_SEEDS, seed_everything
 from muzero.training.acting import Actor
+from muzero.training.augment import augment, training_symmetries
 from muzero.training.evaluation import EvalResult, StopBelow, evaluate
 from muzero.training.learner import Learner, Losses
+from muzero.training.planning import search_model
 from muzero.training.reanalyse import Reanalyser
 
 
@@ -120,7 +122,7 @@ def build_model(
     agent) reads it from the returned ``model.discount``.
     """
     network = build_network(config, observation_space, num_actions).to(device)
-    return NetworkModel(network, signed_discount(config.discount, two_player))
+    return search_model(config, NetworkModel(network, signed_discount(config.discount, two_player)))
 
 
 class Trainer:
@@ -160,8 +162,11 @@ class Trainer:
         )
         reanalyse_net = self.learner.target_network if config.learner.reanalyse_network == "target" else self.network
         self.reanalyser = Reanalyser(
-            NetworkModel(reanalyse_net, self.discount), config, masked=self.envs.legal_actions is not None
+            search_model(config, NetworkModel(reanalyse_net, self.discount)),
+            config,
+            masked=self.envs.legal_actions is not None,
         )
+        self.symmetries = training_symmetries(config)  # None: no augmentation (and no random draws for it)
         self.counters = Counters(next_eval=config.eval.interval, next_checkpoint=config.run.checkpoint_interval)
         self.solve_threshold = config.eval.solve_threshold
         if self.solve_threshold is None:
@@ -265,13 +270,15 @@ class Trainer:
                 observer.on_episodes(self, step.episode_return[done], step.episode_length[done])
 
     def sample_batch(self) -> TrainingBatch:
-        """A training batch with its targets, the first ``learner.reanalyse_fraction`` of it reanalysed."""
+        """A training batch with its targets, the first ``learner.reanalyse_fraction`` of it reanalysed, each
+        sample moved by a random symmetry of the game where it has some (``muzero.training.augment``)."""
         cfg = self.config.learner
         value_fn = self.learner.target_value if cfg.reanalyse_values else None
         batch = self.replay.sample(
             cfg.batch_size, cfg.unroll_steps, cfg.td_steps, self.discount, self.generators.replay, value_fn
         )
-        return self.reanalyser.apply(batch, self.replay, self.generators.replay)
+        batch = self.reanalyser.apply(batch, self.replay, self.generators.replay)
+        return batch if self.symmetries is None else augment(batch, self.symmetries, self.generators.replay)
 
     def train_step(self) -> Losses:
         batch = self.sample_batch()
