@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 from muzero.config import Config, NetworkConfig
-from muzero.envs.games.aec import signed_discount
+from muzero.envs.games.aec import SelfPlayEnv, signed_discount
 from muzero.envs.games.rules import TICTACTOE
 from muzero.errors import ConfigError
 from muzero.model.networks import MuZeroNetwork
@@ -68,12 +69,14 @@ def test_each_transition_is_the_rules_with_the_movers_discount_and_absorbing_end
 
 def test_build_model_plans_with_the_rules_when_asked_and_refuses_environments_without_them():
     cpu = torch.device("cpu")
-    learned = build_model(Config().with_sets(["env.id=tictactoe_v3"]), 20, 9, True, cpu)
+    board = SelfPlayEnv("tictactoe_v3").observation_space
+    learned = build_model(Config().with_sets(["env.id=tictactoe_v3"]), board, 9, True, cpu)
     assert type(learned).__name__ == "NetworkModel"
-    true = build_model(Config().with_sets(["env.id=tictactoe_v3", "search.model=true"]), 20, 9, True, cpu)
+    true = build_model(Config().with_sets(["env.id=tictactoe_v3", "search.model=true"]), board, 9, True, cpu)
     assert isinstance(true, TrueRulesModel) and true.discount == -0.99
     with pytest.raises(ConfigError) as error:
-        build_model(Config().with_sets(["search.model=true"]), 4, 2, False, cpu)  # CartPole
+        cart = gym.spaces.Box(-1.0, 1.0, (4,))
+        build_model(Config().with_sets(["search.model=true"]), cart, 2, False, cpu)  # CartPole
     message = str(error.value)
     assert "search.model" in message and "CartPole-v1" in message and "\n" not in message
 
