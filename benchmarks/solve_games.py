@@ -12,7 +12,9 @@ the number of distinct games played.
     python benchmarks/solve_games.py --game tictactoe_v3 --seeds 3
     python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60 --runs-dir runs/games
 
-``--max-minutes`` caps each seed's training time (wall clock, evaluations included).
+``--max-minutes`` caps each seed's training time (``run.max_minutes``: wall clock, evaluations included).
+Every periodic evaluation also plays ``--curve-games`` games (default 20) against winblock and alphabeta2
+where the game has them, for learning curves against each.
 Timings are only comparable with --jobs 1 (the default): parallel seeds share the CPU.
 """
 
@@ -30,14 +32,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 GAMES = ("tictactoe_v3", "connect_four_v3")
+CURVE_OPPONENTS = ("winblock", "alphabeta2")  # played at every periodic evaluation too (--curve-games each)
+
+
+def score_row(result) -> dict[str, Any]:
+    s = result.summary()
+    keys = ("wins", "draws", "losses", "distinct_games")
+    return {"score": round(s["mean"], 3), **{k: s[k] for k in keys}}
 
 
 class Curve:
-    """Observer: the periodic evaluations as rows, and a wall-clock budget."""
+    """Observer: the periodic evaluations as rows, each also played against ``more`` opponents (``games`` each)."""
 
-    def __init__(self, max_seconds: float | None) -> None:
+    def __init__(self, more: tuple[str, ...] = (), games: int = 20) -> None:
         self.rows: list[dict[str, Any]] = []
-        self.max_seconds = max_seconds
+        self.more = more
+        self.games = games
 
     def on_episodes(self, trainer, returns, lengths) -> None:
         pass
@@ -48,18 +58,23 @@ class Curve:
     def on_eval(self, trainer, result, kind: str) -> None:
         if kind != "periodic":
             return
-        s = result.summary()
-        self.rows.append(
-            {
-                "env_steps": trainer.counters.env_steps,
-                "seconds": round(trainer.elapsed(), 1),
-                "score": round(s["mean"], 3),
-                "wins": s["wins"],
-                "draws": s["draws"],
-                "losses": s["losses"],
-                "distinct_games": s["distinct_games"],
-            }
-        )
+        from muzero.training.evaluation import play_games
+
+        row = {"env_steps": trainer.counters.env_steps, "seconds": round(trainer.elapsed(), 1), **score_row(result)}
+        row["opponent"] = next(iter(result.games), None)
+        config = trainer.config
+        for name in self.more:  # the same network, seeded apart from the periodic games
+            games = play_games(
+                trainer.model,
+                trainer.source,
+                name,
+                self.games,
+                50_000 + trainer.counters.env_steps,
+                config.search,
+                opening_plies=config.eval.opening_plies,
+            )
+            row[name] = score_row(games)
+        self.rows.append(row)
         print(
             json.dumps({"game": trainer.config.env.id, "seed": trainer.config.run.seed, **self.rows[-1]}),
             file=sys.stderr,
@@ -67,8 +82,7 @@ class Curve:
         )
 
     def on_iteration(self, trainer) -> None:
-        if self.max_seconds is not None and trainer.elapsed() >= self.max_seconds:
-            trainer.request_stop("time budget")
+        pass
 
 
 def train_one(
@@ -79,9 +93,10 @@ def train_one(
     max_minutes: float | None,
     runs_dir: str | None = None,
     final_games: int = 200,
+    curve_games: int = 20,
 ) -> dict:
     from muzero.app.callbacks import CallbackList, default_callbacks
-    from muzero.envs.games.opponents import opening_plies_for
+    from muzero.envs.games.opponents import opening_plies_for, opponents_for
     from muzero.presets import resolve
     from muzero.training.trainer import Trainer
 
@@ -89,7 +104,11 @@ def train_one(
     config = config.with_sets([*sets, f"run.seed={seed}", f"eval.final_episodes={final_games}"])
     if max_env_steps is not None:
         config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
-    curve = Curve(None if max_minutes is None else 60 * max_minutes)
+    if max_minutes is not None:
+        config = config.with_sets([f"run.max_minutes={max_minutes}"])
+    periodic = config.eval.opponent or opponents_for(game)[0]
+    more = tuple(o for o in opponents_for(game) if o in CURVE_OPPONENTS and o != periodic)
+    curve = Curve(more if curve_games else (), curve_games)
     if runs_dir is None:
         trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
         counters = trainer.run()
@@ -160,12 +179,28 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once (timings contend if > 1)")
     parser.add_argument("--runs-dir", metavar="DIR", help="write a run directory per seed under DIR/GAME/seedS")
     parser.add_argument("--final-games", type=int, default=200, help="final games against each opponent (default 200)")
+    parser.add_argument(
+        "--curve-games",
+        type=int,
+        default=20,
+        help="games against winblock (and alphabeta2) at each periodic evaluation",
+    )
     args = parser.parse_args()
     results = {}
     for game in args.game or GAMES:
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         jobs = [
-            (game, s, args.sets, args.max_env_steps, args.max_minutes, args.runs_dir, args.final_games) for s in seeds
+            (
+                game,
+                s,
+                args.sets,
+                args.max_env_steps,
+                args.max_minutes,
+                args.runs_dir,
+                args.final_games,
+                args.curve_games,
+            )
+            for s in seeds
         ]
         if args.jobs > 1:
             one_thread = [(g, s, ["run.threads=1", *sets], *rest) for g, s, sets, *rest in jobs]

@@ -277,6 +277,13 @@ class EvalConfig(Section, key="eval"):
 class RunConfig(Section, key="run"):
     seed: int = param(0, "Seed for every random generator of the run.", low=0)
     max_env_steps: int = param(30_000, "Training stops at this many environment steps.", low=1)
+    max_minutes: float | None = param(
+        None,
+        "Training also stops after this many minutes of wall-clock (over every session of a resumed run, periodic "
+        "evaluations included; the final evaluation follows). None: no time limit.",
+        low=0.0,
+        low_open=True,
+    )
     stop_when_solved: bool = param(
         True,
         "The command line stops as soon as an evaluation confirms the solve threshold (it adds the callback "

@@ -232,10 +232,15 @@ class Trainer:
         planned = (budget - self.counters.env_steps) * self.config.acting.train_ratio
         self.learner.prepare(int(planned))
         with torch_settings(self.config.run.threads, self.config.run.flush_denormal):
-            while self.counters.env_steps < budget and self.stop_reason is None:
+            while self.counters.env_steps < budget and self.stop_reason is None and not self.out_of_time():
                 self.iteration()
         self.counters.wall_seconds = self.elapsed()
         return self.counters
+
+    def out_of_time(self) -> bool:
+        """Whether the run has used its ``run.max_minutes`` of wall-clock."""
+        limit = self.config.run.max_minutes
+        return limit is not None and self.elapsed() >= 60.0 * limit
 
     def iteration(self) -> None:
         c = self.counters
