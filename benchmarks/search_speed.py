@@ -1,15 +1,17 @@
 """How fast is the search, and how much of its time is the network's?
 
-For B = 1, 16 and 256 trees of 50 simulations with the CartPole preset's network, prints one
-record per configuration:
+For B = 1, 16 and 256 trees of 50 simulations with the CartPole preset's network (or another
+preset's, ``--preset connect_four`` for the residual network over the board), prints one record per
+configuration:
 
     {"impl": "batched" | "reference", "batch": B, "simulations": 50,
      "searches_per_s": ..., "expansions_per_s": ..., "seconds_per_search_batch": ...,
-     "network_share": ...}
+     "network_share": ..., "ms_per_network_call": ..., "parameters": ...}
 
 ``network_share`` is the time the same network calls take when run alone (one initial and 50
 recurrent calls of batch B for "batched"; B x 51 calls of batch 1 for "reference"), divided by
-the search's time: 1.0 would mean tree bookkeeping costs nothing.
+the search's time: 1.0 would mean tree bookkeeping costs nothing; ``ms_per_network_call`` is one
+of those calls (batch B for "batched", batch 1 for "reference") and ``parameters`` the network's size.
 
 The untrained network's value and reward heads start at zero, which makes every tree nearly
 flat; they are re-initialised randomly here so trees grow as deep as a trained agent's
@@ -17,6 +19,7 @@ flat; they are re-initialised randomly here so trees grow as deep as a trained a
 
     python benchmarks/search_speed.py --json
     python benchmarks/search_speed.py --json --algorithm gumbel   # Gumbel MuZero's search
+    python benchmarks/search_speed.py --json --preset connect_four --no-reference   # the residual network
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ import torch
 
 from muzero.model.bridge import NetworkModel
 from muzero.model.networks import MuZeroNetwork
-from muzero.presets import cartpole
+from muzero.presets import cartpole, get_preset
 from muzero.search.mcts import run_mcts
 from muzero.search.reference import run_gumbel_reference, run_mcts_reference
 
 
-def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
+def build_model(checkpoint: str | None, preset: str = "cartpole") -> tuple[NetworkModel, object]:
+    if preset != "cartpole":
+        return build_preset_model(checkpoint, preset)
     config = cartpole()
     torch.manual_seed(0)  # the trees' shape (and so the timings) depends on the weights
     network = MuZeroNetwork(4, 2, config.network)
@@ -52,6 +57,27 @@ def build_model(checkpoint: str | None) -> tuple[NetworkModel, object]:
     return NetworkModel(network, config.discount), config.search
 
 
+def build_preset_model(checkpoint: str | None, preset: str) -> tuple[NetworkModel, object]:
+    """A preset's model as a run builds it (its environment's space picks the network), heads randomised."""
+    from muzero.envs.make import EnvSource
+    from muzero.training.trainer import build_model as build_run_model
+
+    config = get_preset(preset)
+    spec = EnvSource.from_config(config.env).spec()
+    torch.manual_seed(0)
+    model = build_run_model(config, spec.observation_space, spec.num_actions, spec.two_player, torch.device("cpu"))
+    if checkpoint:
+        from muzero.app.checkpoint import load_checkpoint
+
+        model.network.load_state_dict(load_checkpoint(checkpoint)["network"])
+    else:
+        with torch.no_grad():
+            for name, weight in model.network.named_parameters():
+                if name.endswith("output.weight"):  # the zero-initialised output layers of every head
+                    torch.nn.init.normal_(weight, std=0.5)
+    return model, config.search
+
+
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the search benchmarks (this one and tree_kernels.py)."""
     parser.add_argument("--batches", default="1,16,256", help="comma-separated batch sizes (default 1,16,256)")
@@ -61,17 +87,40 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--min-seconds", type=float, default=2.0, help="time each measurement at least this long")
     parser.add_argument("--checkpoint", default=None, help="use trained weights from a checkpoint or run dir")
+    parser.add_argument("--preset", default="cartpole", help="whose network and observations (default cartpole)")
 
 
 def setup(args: argparse.Namespace) -> tuple[NetworkModel, object]:
     """Set the thread count and build the model the options ask for."""
     torch.set_num_threads(args.threads)
-    return build_model(args.checkpoint)
+    global OBSERVATIONS
+    OBSERVATIONS = args.preset
+    return build_model(args.checkpoint, args.preset)
+
+
+OBSERVATIONS = "cartpole"  # whose observations ``observations`` makes (set by ``setup``)
 
 
 def observations(batch: int) -> np.ndarray:
-    """(batch, 4) CartPole-like observations, the same for every benchmark and run."""
-    return np.random.default_rng(batch).normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+    """(batch, D) observations, the same for every benchmark and run: CartPole-like vectors, or positions
+    of the preset's environment reached by a few random moves."""
+    rng = np.random.default_rng(batch)
+    if OBSERVATIONS == "cartpole":
+        return rng.normal(scale=0.5, size=(batch, 4)).astype(np.float32)
+    from muzero.envs.make import EnvSource
+
+    env = EnvSource.from_config(get_preset(OBSERVATIONS).env).make()
+    rows = []
+    for i in range(batch):
+        obs, info = env.reset(seed=i)
+        for _ in range(int(rng.integers(0, 8))):
+            legal = np.flatnonzero(info.get("action_mask", np.ones(env.action_space.n, bool)))
+            obs, _, terminated, truncated, info = env.step(int(rng.choice(legal)))
+            if terminated or truncated:
+                obs, info = env.reset(seed=i)
+        rows.append(obs)
+    env.close()
+    return np.asarray(rows, np.float32)
 
 
 def timed(fn, min_seconds: float) -> float:
@@ -128,6 +177,10 @@ def measure(model: NetworkModel, search, batch: int, simulations: int, impl: str
         "expansions_per_s": round(batch * simulations / search_time, 1),
         "seconds_per_search_batch": round(search_time, 6),
         "network_share": round(network_time / search_time, 3),
+        "ms_per_network_call": round(
+            1000 * network_time / (simulations + 1) / (batch if impl == "reference" else 1), 4
+        ),
+        "parameters": sum(p.numel() for p in model.network.parameters()),
     }
 
 
