@@ -97,9 +97,33 @@ def solve_compare_view(result: dict[str, Any]) -> Table:
     return columns, [[_number(row[key]) for key in keys] for row in result["table"]]
 
 
+def _record(record: dict[str, Any]) -> str:
+    """A final evaluation's record: score, wins/draws/losses over both colours and the distinct games."""
+    total = {k: record["first"][k] + record["second"][k] for k in ("wins", "draws", "losses")}
+    wdl = f"{total['wins']}/{total['draws']}/{total['losses']}"
+    return f"**{record['score']:.3f}** ({wdl}, {_number(record['distinct_games'])} distinct)"
+
+
+def solve_games_view(result: dict[str, Any]) -> Table:
+    """``solve_games.py`` outputs by label ({label: output}): a row per run with its final evaluation against
+    every opponent (score, W/D/L, distinct games)."""
+    runs = [(label, run) for label, output in result.items() for game in output.values() for run in game["runs"]]
+    opponents = list(runs[0][1]["final"])
+    columns = ["run", "seed", "training time", "moves", "training steps", *[f"final: {o}" for o in opponents]]
+    rows = []
+    for label, run in runs:
+        minutes = f"{run['training_seconds'] / 60:.1f} min"
+        final = [_record(run["final"][o]) for o in opponents]
+        rows.append(
+            [label, str(run["seed"]), minutes, _number(run["total_env_steps"]), _number(run["train_steps"]), *final]
+        )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
     "solve_seeds": solve_seeds_view,
     "solve_compare": solve_compare_view,
+    "solve_games": solve_games_view,
 }
 
 
