@@ -18,6 +18,8 @@ import json
 import sys
 import time
 
+from provenance import provenance
+
 from muzero.app.callbacks import default_callbacks
 from muzero.presets import get_preset
 from muzero.training.trainer import Trainer
@@ -56,6 +58,8 @@ def learner_throughput(preset: str, sets: list[str], seconds: float) -> dict:
         "unroll_steps": cfg.unroll_steps,
         "threads": config.run.threads,
         "compiled": trainer.learner.compiled,
+        "network": type(trainer.network).__name__,
+        "parameters": sum(p.numel() for p in trainer.network.parameters()),
         "first_update_s": round(first_update, 2),  # includes compiling (or loading it from the cache)
         "train_steps_per_s": round(steps / total, 1),
         "ms_per_step": round(1000 * total / steps, 3),
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-run", action="store_true", help="skip the full training run")
     args = parser.parse_args(argv)
     report = {
+        "provenance": provenance(get_preset(args.preset).with_sets(args.sets).run.threads),
         "preset": args.preset,
         "overrides": args.sets,
         "learner": learner_throughput(args.preset, args.sets, args.seconds),

@@ -120,7 +120,70 @@ def solve_games_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def search_records_view(result: dict[str, Any]) -> Table:
+    """``search_speed.py --json`` outputs by label ({label: [record, ...]}): a row per batch size."""
+    columns = [
+        "network",
+        "parameters",
+        "trees (B)",
+        "simulations",
+        "ms per search",
+        "expansions/s",
+        "ms per network call",
+        "network share",
+    ]
+    rows = []
+    for label, records in result.items():
+        for r in records:
+            ms = 1000 * r["seconds_per_search_batch"]
+            rows.append(
+                [
+                    label,
+                    _number(r["parameters"]),
+                    str(r["batch"]),
+                    str(r["simulations"]),
+                    f"{ms:,.1f}",
+                    _number(round(r["expansions_per_s"])),
+                    f"{r['ms_per_network_call']:.3f}",
+                    f"{r['network_share']:.2f}",
+                ]
+            )
+    return columns, rows
+
+
+def learner_view(result: dict[str, Any]) -> Table:
+    """``train_speed.py --no-run`` outputs by label ({label: output}): the learner's cost per step."""
+    columns = [
+        "network",
+        "parameters",
+        "batch, K",
+        "threads",
+        "compiled",
+        "steps/s",
+        "ms sampling and targets",
+        "ms gradient step",
+    ]
+    rows = []
+    for label, output in result.items():
+        r = output["learner"]
+        rows.append(
+            [
+                label,
+                _number(r["parameters"]),
+                f"{r['batch_size']}, {r['unroll_steps']}",
+                str(r["threads"]),
+                "yes" if r["compiled"] else "no",
+                _number(r["train_steps_per_s"]),
+                f"{r['ms_sampling_and_targets']:.1f}",
+                f"{r['ms_gradient_step']:.1f}",
+            ]
+        )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "search_records": search_records_view,
+    "learner": learner_view,
     "solve_seeds": solve_seeds_view,
     "solve_compare": solve_compare_view,
     "solve_games": solve_games_view,

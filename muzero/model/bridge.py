@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from muzero.model.networks import MuZeroNetwork
+from muzero.model.networks import Network
 from muzero.model.support import expected_support, inverse_scale_transform
 from muzero.search.protocol import RecurrentOutput, RootOutput
 
@@ -24,9 +24,9 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 class NetworkModel:
-    """Search-facing view of a ``MuZeroNetwork`` (no gradients; numpy in and out, on the network's device inside)."""
+    """Search-facing view of a ``Network`` (no gradients; numpy in and out, on the network's device inside)."""
 
-    def __init__(self, network: MuZeroNetwork, discount: float) -> None:
+    def __init__(self, network: Network, discount: float) -> None:
         self.network = network
         self.discount = discount
 

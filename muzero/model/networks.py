@@ -57,7 +57,38 @@ def scale_hidden_state(state: torch.Tensor) -> torch.Tensor:
 DEFAULT_VALUE_SUPPORT, DEFAULT_REWARD_SUPPORT = 10, 5
 
 
-class MuZeroNetwork(nn.Module):
+class Network(nn.Module):
+    """What every kind of network offers the learner and the search: h, g, f and the consistency projection.
+
+    States are (B, L) rows whatever their shape inside the network (the residual network's are spatial,
+    ``muzero.model.resnet``). Subclasses set ``num_actions``, ``latent_size`` (L), the two support sizes
+    and the ``action_one_hot`` buffer that tells where the network lives.
+    """
+
+    num_actions: int
+    latent_size: int
+    value_support_size: int
+    reward_support_size: int
+    action_one_hot: torch.Tensor
+
+    def represent(self, observation: torch.Tensor) -> torch.Tensor:
+        """h: (B, D) observations -> (B, L) hidden states in [0, 1]."""
+        raise NotImplementedError
+
+    def dynamics(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g: (B, L) states and (B,) actions -> (B, L) next states and (B, R) reward logits."""
+        raise NotImplementedError
+
+    def predict(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """f: (B, L) states -> (B, A) policy logits and (B, V) value logits."""
+        raise NotImplementedError
+
+    def project(self, state: torch.Tensor, with_head: bool) -> torch.Tensor:
+        """(B, L) states -> (B, P) projections for the consistency loss; the head is used on unrolled states."""
+        raise NotImplementedError
+
+
+class MuZeroNetwork(Network):
     """h, g and f for flat vector observations and a discrete action space."""
 
     def __init__(self, observation_size: int, num_actions: int, config: NetworkConfig) -> None:

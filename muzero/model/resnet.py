@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from muzero.config import NetworkConfig
-from muzero.model.networks import DEFAULT_REWARD_SUPPORT, DEFAULT_VALUE_SUPPORT, MLP
+from muzero.model.networks import DEFAULT_REWARD_SUPPORT, DEFAULT_VALUE_SUPPORT, MLP, Network
 
 HEAD_CHANNELS = 2  # channels the 1x1 convolution of each head keeps (AlphaZero's policy head has 2)
 
@@ -143,8 +143,8 @@ class Head(nn.Module):
             self.mlp.output.bias.zero_()
 
 
-class ResNetMuZeroNetwork(nn.Module):
-    """h, g and f over a grid (see the module's doc), with the interface of ``MuZeroNetwork``."""
+class ResNetMuZeroNetwork(Network):
+    """h, g and f over a grid (see the module's doc)."""
 
     def __init__(self, layout: PlaneLayout, num_actions: int, config: NetworkConfig) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
 """AlphaZero's search as a control: nodes expanded with a game's true rules instead of the learned dynamics.
 
-``TrueRulesModel`` is the search-facing view of the same ``MuZeroNetwork`` as ``NetworkModel``, with
+``TrueRulesModel`` is the search-facing view of the same ``Network`` as ``NetworkModel``, with
 one difference: below the root, the next position comes from the game's rules, not from g(s, a).
 Its embedding is the position itself, the flat observation plus a terminal flag, so every node
 is a real position; the prediction network is evaluated on represent(observation) of each new
@@ -31,7 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from muzero.model.bridge import NetworkModel
-from muzero.model.networks import MuZeroNetwork
+from muzero.model.networks import Network
 from muzero.search.protocol import RecurrentOutput, RootOutput
 
 ILLEGAL_LOGIT = -1e9
@@ -57,7 +57,7 @@ class Rules(Protocol):
 class TrueRulesModel(NetworkModel):
     """A ``NetworkModel`` whose recurrent step plays the game's rules (see the module's doc)."""
 
-    def __init__(self, network: MuZeroNetwork, discount: float, rules: Rules) -> None:
+    def __init__(self, network: Network, discount: float, rules: Rules) -> None:
         super().__init__(network, discount)
         self.rules = rules
 

@@ -29,7 +29,7 @@ from torch import nn
 from muzero.config import LearnerConfig
 from muzero.errors import TrainingDiverged
 from muzero.model.bridge import to_numpy
-from muzero.model.networks import MuZeroNetwork
+from muzero.model.networks import Network
 from muzero.model.support import logits_to_scalar, scalar_to_two_hot, scale_transform
 from muzero.replay.buffer import TrainingBatch
 
@@ -57,7 +57,7 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     return x * scale + x.detach() * (1.0 - scale)
 
 
-def unroll_model(network: MuZeroNetwork, observation: torch.Tensor, actions: torch.Tensor) -> UnrollOutput:
+def unroll_model(network: Network, observation: torch.Tensor, actions: torch.Tensor) -> UnrollOutput:
     """Predictions for k = 0..K along the given actions (B, K).
 
     The dynamics chain is sequential; the prediction function then runs once over all K+1 states.
@@ -92,7 +92,7 @@ def step_weights(unroll_steps: int, device: torch.device | None = None) -> torch
 
 
 def muzero_loss(
-    network: MuZeroNetwork,
+    network: Network,
     batch: dict[str, torch.Tensor],
     value_loss_weight: float,
     consistency_loss_weight: float = 0.0,
@@ -131,7 +131,7 @@ def count_clipped(target: torch.Tensor, support_size: int, mask: torch.Tensor) -
     return ((scale_transform(target).abs() > support_size) & (mask > 0)).sum().float()
 
 
-def consistency_loss(network: MuZeroNetwork, states: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
+def consistency_loss(network: Network, states: torch.Tensor, observations: torch.Tensor) -> torch.Tensor:
     """(B, K) negative cosine similarity between projected unrolled states (B, K, L) and the stop-gradient
     projected representations of the observations actually reached (B, K, D) (EfficientZero, Ye et al. 2021)."""
     batch, steps = states.shape[:2]
@@ -174,7 +174,7 @@ def compile_cache_dir() -> Path:
 class Learner:
     """Owns the optimiser, the learning-rate schedule and the target network used for Reanalyse."""
 
-    def __init__(self, network: MuZeroNetwork, config: LearnerConfig) -> None:
+    def __init__(self, network: Network, config: LearnerConfig) -> None:
         self.network = network
         self.config = config
         # Fused Adam (one kernel for all parameters) is ~2x faster here; on the CPU it needs torch >= 2.4.

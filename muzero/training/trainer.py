@@ -29,7 +29,7 @@ from muzero.envs.spaces import ObservationEncoder, plane_layout, space_to_plain
 from muzero.errors import CheckpointError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device, torch_settings
-from muzero.model.networks import MuZeroNetwork
+from muzero.model.networks import MuZeroNetwork, Network
 from muzero.model.resnet import ResNetMuZeroNetwork
 from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
@@ -96,9 +96,7 @@ def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config
     )
 
 
-def build_network(
-    config: Config, observation_space: gym.Space, num_actions: int
-) -> MuZeroNetwork | ResNetMuZeroNetwork:
+def build_network(config: Config, observation_space: gym.Space, num_actions: int) -> Network:
     """The networks that ``network.kind`` asks for: 'auto' takes the residual network when the observation has
     a grid of planes (``plane_layout``), else the MLPs, which flat observations always get."""
     kind, layout = config.network.kind, plane_layout(observation_space)
