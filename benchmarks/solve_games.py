@@ -13,6 +13,8 @@ the number of distinct games played.
     python benchmarks/solve_games.py --game connect_four_v3 --seeds 1 --max-minutes 60 --runs-dir runs/games
 
 ``--max-minutes`` caps each seed's training time (``run.max_minutes``: wall clock, evaluations included).
+With ``--runs-dir``, ``--resume`` continues each seed's run from its checkpoint (the learning curve kept in
+the run directory's curve.json): ``--max-minutes 180 --resume`` trains a 90-minute run to 180 minutes.
 Every periodic evaluation also plays ``--curve-games`` games (default 20) against winblock and alphabeta2
 where the game has them, for learning curves against each.
 Timings are only comparable with --jobs 1 (the default): parallel seeds share the CPU.
@@ -44,10 +46,11 @@ def score_row(result) -> dict[str, Any]:
 class Curve:
     """Observer: the periodic evaluations as rows, each also played against ``more`` opponents (``games`` each)."""
 
-    def __init__(self, more: tuple[str, ...] = (), games: int = 20) -> None:
-        self.rows: list[dict[str, Any]] = []
+    def __init__(self, more: tuple[str, ...] = (), games: int = 20, path: Path | None = None) -> None:
         self.more = more
         self.games = games
+        self.path = path  # where the rows are kept (a run directory's curve.json), so a resumed run extends them
+        self.rows: list[dict[str, Any]] = json.loads(path.read_text()) if path is not None and path.exists() else []
 
     def on_episodes(self, trainer, returns, lengths) -> None:
         pass
@@ -75,6 +78,8 @@ class Curve:
             )
             row[name] = score_row(games)
         self.rows.append(row)
+        if self.path is not None:
+            self.path.write_text(json.dumps(self.rows))
         print(
             json.dumps({"game": trainer.config.env.id, "seed": trainer.config.run.seed, **self.rows[-1]}),
             file=sys.stderr,
@@ -94,6 +99,7 @@ def train_one(
     runs_dir: str | None = None,
     final_games: int = 200,
     curve_games: int = 20,
+    resume: bool = False,
 ) -> dict:
     from muzero.app.callbacks import CallbackList, default_callbacks
     from muzero.envs.games.opponents import opening_plies_for, opponents_for
@@ -108,15 +114,19 @@ def train_one(
         config = config.with_sets([f"run.max_minutes={max_minutes}"])
     periodic = config.eval.opponent or opponents_for(game)[0]
     more = tuple(o for o in opponents_for(game) if o in CURVE_OPPONENTS and o != periodic)
-    curve = Curve(more if curve_games else (), curve_games)
+    run_dir = None if runs_dir is None else Path(runs_dir) / game / f"seed{seed}"
+    curve = Curve(more if curve_games else (), curve_games, None if run_dir is None else run_dir / "curve.json")
     if runs_dir is None:
         trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
         counters = trainer.run()
     else:  # a run directory: metrics (for muzero plot) and a checkpoint (for muzero play / render / eval)
-        from muzero.app.runner import start_run, train
+        from muzero.app.runner import resume_run, start_run, train
 
-        run_dir = Path(runs_dir) / game / f"seed{seed}"
-        trainer = start_run(config, run_dir, preset)
+        if resume and (run_dir / "checkpoint.pt").exists():  # continue where the last session stopped
+            extra = [f"run.max_minutes={max_minutes}"] if max_minutes is not None else []
+            trainer = resume_run(run_dir, [*sets, *extra], max_env_steps)
+        else:
+            trainer = start_run(config, run_dir, preset)
         trainer.observers.append(curve)
         callback = CallbackList(default_callbacks(config))
         train(trainer, run_dir, progress=False, artifacts=False, callback=callback, final_evaluation=False)
@@ -180,6 +190,11 @@ def main() -> None:
     parser.add_argument("--runs-dir", metavar="DIR", help="write a run directory per seed under DIR/GAME/seedS")
     parser.add_argument("--final-games", type=int, default=200, help="final games against each opponent (default 200)")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue each seed's run in --runs-dir from its checkpoint (raise --max-minutes to train longer)",
+    )
+    parser.add_argument(
         "--curve-games",
         type=int,
         default=20,
@@ -199,6 +214,7 @@ def main() -> None:
                 args.runs_dir,
                 args.final_games,
                 args.curve_games,
+                args.resume,
             )
             for s in seeds
         ]
