@@ -60,7 +60,7 @@ def build_model(checkpoint: str | None, preset: str = "cartpole") -> tuple[Netwo
 def build_preset_model(checkpoint: str | None, preset: str) -> tuple[NetworkModel, object]:
     """A preset's model as a run builds it (its environment's space picks the network), heads randomised."""
     from muzero.envs.make import EnvSource
-    from muzero.training.trainer import build_model as build_run_model
+    from muzero.training.planning import build_model as build_run_model
 
     config = get_preset(preset)
     spec = EnvSource.from_config(config.env).spec()

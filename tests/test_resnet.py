@@ -11,7 +11,7 @@ from muzero.config import Config, NetworkConfig
 from muzero.envs.spaces import ObservationEncoder, plane_layout
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.resnet import PlaneLayout, ResNetMuZeroNetwork, action_encoding, action_planes
-from muzero.training.trainer import build_network
+from muzero.training.planning import build_network
 
 SMALL = NetworkConfig(channels=4, blocks=1, hidden_size=8, projection_size=8)
 

@@ -14,7 +14,7 @@ from muzero.errors import ConfigError
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.true_rules import ILLEGAL_LOGIT, TrueRulesModel
 from muzero.search.mcts import run_mcts
-from muzero.training.trainer import build_model
+from muzero.training.planning import build_model
 
 pytest.importorskip("pettingzoo")
 

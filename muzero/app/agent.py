@@ -37,7 +37,8 @@ from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device
 from muzero.search.mcts import run_mcts
 from muzero.training.evaluation import EvalResult, evaluate
-from muzero.training.trainer import Trainer, build_model
+from muzero.training.planning import build_model
+from muzero.training.trainer import Trainer
 
 EnvLike = str | Callable[..., gym.Env]
 

@@ -1,4 +1,6 @@
-"""Which model the search plans with: the learned one, or the game's true rules around the same network.
+"""What a run builds from its config to plan with: the networks (``build_network``), the per-move
+discount, and the model the search sees (``build_model``): the learned one, or the game's true rules
+around the same network.
 
 ``search.model = "true"`` (AlphaZero's search, as a control) replaces the learned dynamics inside
 the search by the game's rules (``muzero.model.true_rules``); the networks, their training and
@@ -8,10 +10,17 @@ model through ``search_model``, so one config key switches every search of a run
 
 from __future__ import annotations
 
+import gymnasium as gym
+import torch
+
 from muzero.config import Config
+from muzero.envs.games.aec import signed_discount
 from muzero.envs.games.rules import RULES, rules_for
+from muzero.envs.spaces import plane_layout
 from muzero.errors import ConfigError
 from muzero.model.bridge import NetworkModel
+from muzero.model.networks import MuZeroNetwork, Network
+from muzero.model.resnet import ResNetMuZeroNetwork
 from muzero.model.true_rules import TrueRulesModel
 
 
@@ -32,3 +41,30 @@ def search_model(config: Config, model: NetworkModel) -> NetworkModel:
             f"the network {model.network.observation_size}-wide ones"
         )
     return TrueRulesModel(model.network, model.discount, rules)
+
+
+def build_network(config: Config, observation_space: gym.Space, num_actions: int) -> Network:
+    """The networks that ``network.kind`` asks for: 'auto' takes the residual network when the observation has
+    a grid of planes (``plane_layout``), else the MLPs, which flat observations always get."""
+    kind, layout = config.network.kind, plane_layout(observation_space)
+    if kind == "resnet" and layout is None:
+        raise ValueError(
+            f"network.kind = 'resnet' needs observations with a grid of planes (a Box of rank 3, channels last); "
+            f"this environment's are {observation_space}: use network.kind = 'mlp'"
+        )
+    if kind == "mlp" or layout is None:
+        return MuZeroNetwork(int(gym.spaces.flatdim(observation_space)), num_actions, config.network)
+    return ResNetMuZeroNetwork(layout, num_actions, config.network)
+
+
+def build_model(
+    config: Config, observation_space: gym.Space, num_actions: int, two_player: bool, device: torch.device
+) -> NetworkModel:
+    """The networks and the search-facing model over them: the one place the per-move discount is decided.
+
+    Two-player games: values and rewards are the mover's, so the search and every target discount by
+    -gamma (``signed_discount``). Every consumer (search, n-step targets, Reanalyse, diagnostics, a loaded
+    agent) reads it from the returned ``model.discount``.
+    """
+    network = build_network(config, observation_space, num_actions).to(device)
+    return search_model(config, NetworkModel(network, signed_discount(config.discount, two_player)))

@@ -22,15 +22,12 @@ import torch
 
 from muzero.config import Config
 from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
-from muzero.envs.games.aec import signed_discount
 from muzero.envs.games.opponents import opponents_for
 from muzero.envs.make import max_abs_reward
-from muzero.envs.spaces import ObservationEncoder, plane_layout, space_to_plain
+from muzero.envs.spaces import ObservationEncoder, space_to_plain
 from muzero.errors import CheckpointError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device, torch_settings
-from muzero.model.networks import MuZeroNetwork, Network
-from muzero.model.resnet import ResNetMuZeroNetwork
 from muzero.model.support import support_sizes
 from muzero.replay.buffer import ReplayBuffer, TrainingBatch
 from muzero.seeding import FINAL_EVAL_SEEDS, seed_everything
@@ -38,7 +35,7 @@ from muzero.training.acting import Actor
 from muzero.training.augment import augment, training_symmetries
 from muzero.training.evaluation import EvalResult, StopBelow, evaluate
 from muzero.training.learner import Learner, Losses
-from muzero.training.planning import search_model
+from muzero.training.planning import build_model, search_model
 from muzero.training.reanalyse import Reanalyser
 
 
@@ -94,33 +91,6 @@ def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config
             "network.reward_support_size": network.reward_support_size or reward_size,
         }
     )
-
-
-def build_network(config: Config, observation_space: gym.Space, num_actions: int) -> Network:
-    """The networks that ``network.kind`` asks for: 'auto' takes the residual network when the observation has
-    a grid of planes (``plane_layout``), else the MLPs, which flat observations always get."""
-    kind, layout = config.network.kind, plane_layout(observation_space)
-    if kind == "resnet" and layout is None:
-        raise ValueError(
-            f"network.kind = 'resnet' needs observations with a grid of planes (a Box of rank 3, channels last); "
-            f"this environment's are {observation_space}: use network.kind = 'mlp'"
-        )
-    if kind == "mlp" or layout is None:
-        return MuZeroNetwork(int(gym.spaces.flatdim(observation_space)), num_actions, config.network)
-    return ResNetMuZeroNetwork(layout, num_actions, config.network)
-
-
-def build_model(
-    config: Config, observation_space: gym.Space, num_actions: int, two_player: bool, device: torch.device
-) -> NetworkModel:
-    """The networks and the search-facing model over them: the one place the per-move discount is decided.
-
-    Two-player games: values and rewards are the mover's, so the search and every target discount by
-    -gamma (``signed_discount``). Every consumer (search, n-step targets, Reanalyse, diagnostics, a loaded
-    agent) reads it from the returned ``model.discount``.
-    """
-    network = build_network(config, observation_space, num_actions).to(device)
-    return search_model(config, NetworkModel(network, signed_discount(config.discount, two_player)))
 
 
 class Trainer:
