@@ -19,3 +19,9 @@ class CheckpointError(UserError):
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (a full disk); the previous one is intact. The CLI exits with 74."""
+
+    exit_code = 74  # EX_IOERR (sysexits.h)

@@ -27,7 +27,7 @@ import numpy as np
 from muzero import presets
 from muzero.app.callbacks import BaseCallback, as_callback
 from muzero.app.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from muzero.app.runner import RunOutcome, start_run, train, write_config
+from muzero.app.runner import RunOutcome, make_trainer, start_run, train, write_config
 from muzero.config import Config
 from muzero.envs.games.aec import from_pettingzoo
 from muzero.envs.make import EnvSource
@@ -56,6 +56,8 @@ class MuZero:
         verbose: int = 1,
         overrides: dict[str, Any] | Sequence[str] | None = None,
         preset: str | None = None,
+        backend: str | None = None,
+        actors: int | None = None,
         _checkpoint: dict[str, Any] | None = None,
     ) -> None:
         """``env_or_config``: a Gymnasium id (its tuned preset, else the generic one), a factory returning a
@@ -64,13 +66,18 @@ class MuZero:
         ``overrides`` takes what ``--set`` takes: ``{"search.num_simulations": 50}`` or
         ``["search.num_simulations=50"]``. ``device``: auto (CUDA when available), cpu, cuda or cuda:N.
         ``run_dir`` (optional) receives metrics, TensorBoard events, checkpoints and plots, as the
-        command line writes them. ``verbose``: 0 silent, 1 progress output while learning.
+        command line writes them. ``verbose``: 0 silent, 1 progress output while learning. ``backend="ray"``
+        plays self-play in ``actors`` Ray actors (``distributed.backend``, ``distributed.actors``).
         ``_checkpoint`` (``load``'s): a checkpoint's state; only its networks are built, no environment.
         """
         config, self.preset, self.env_factory = _resolve(env_or_config, preset)
         config = _apply_overrides(config, overrides)
         if seed is not None:
             config = config.replace({"run.seed": seed})
+        if backend is not None:
+            config = config.replace({"distributed.backend": backend})
+        if actors is not None:
+            config = config.replace({"distributed.actors": actors})
         if device != "auto" or config.run.device == "auto":
             config = config.replace({"run.device": str(device)})
         self.run_dir = None if run_dir is None else Path(run_dir)
@@ -82,7 +89,7 @@ class MuZero:
         if _checkpoint is not None:
             self._attach_checkpoint(config, _checkpoint)
         elif self.run_dir is None:
-            self._attach(Trainer(config, env_factory=self.env_factory))
+            self._attach(make_trainer(config, self.env_factory))
         else:
             self._attach(start_run(config, self.run_dir, self.preset, env_factory=self.env_factory))
 
@@ -309,7 +316,7 @@ class MuZero:
         config, factory = self._env_config(env)
         self.env_factory = factory
         try:
-            trainer = Trainer(config, env_factory=factory)
+            trainer = make_trainer(config, factory)
         except EnvironmentNotSupported as error:
             raise CheckpointError(
                 f"cannot continue training on {config.env.id!r} ({error}); pass the environment it was trained "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from muzero.app.formatting import describe_returns, format_games
 from muzero.config import field_docs
-from muzero.errors import UserError
+from muzero.errors import CheckpointWriteError, UserError
 
 if TYPE_CHECKING:
     from muzero.app.agent import MuZero
@@ -66,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--track", action="store_true", help='also log to Weights & Biases (pip install "muzero[wandb]")'
+    )
+    train.add_argument(
+        "--backend",
+        choices=("inprocess", "ray"),
+        default=None,
+        help='where self-play runs: in this process (default) or in Ray actors (pip install "muzero[ray]"); '
+        "distributed.backend",
+    )
+    train.add_argument(
+        "--actors", type=int, default=None, metavar="N", help="Ray self-play actors (distributed.actors, default 2)"
+    )
+    train.add_argument(
+        "--address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="join this Ray cluster (started with `ray start --head`) instead of starting one (distributed.address)",
     )
     train.add_argument("--wandb-project", default=None, metavar="NAME", help="W&B project (default muzero)")
     train.add_argument("--wandb-entity", default=None, metavar="NAME", help="W&B entity (team or user)")
@@ -244,6 +260,9 @@ def resolve_config(args: argparse.Namespace):
         ("device", "run.device"),
         ("wandb_project", "run.wandb_project"),
         ("wandb_entity", "run.wandb_entity"),
+        ("backend", "distributed.backend"),
+        ("actors", "distributed.actors"),
+        ("address", "distributed.address"),
     ):
         if getattr(args, option, None) is not None:
             sets.append(f"{key}={getattr(args, option)}")
@@ -262,13 +281,18 @@ def command_train(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         chosen = (args.preset, args.env, args.env_kwargs, args.seed is not None, args.run_dir, args.config)
+        chosen += (args.backend, args.actors)
         if any(chosen):
             raise UserError(
-                "--resume continues a run as it was configured; it takes only --max-env-steps, --set, --device "
-                "and --track"
+                "--resume continues a run as it was configured; it takes only --max-env-steps, --set, --device, "
+                "--address and --track"
             )
         sets = list(args.sets)
-        for option, key in (("device", "run.device"), ("wandb_project", "run.wandb_project")):
+        for option, key in (
+            ("device", "run.device"),
+            ("wandb_project", "run.wandb_project"),
+            ("address", "distributed.address"),
+        ):
             if getattr(args, option) is not None:
                 sets.append(f"{key}={getattr(args, option)}")
         if args.track:
@@ -473,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"muzero {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except CheckpointWriteError as error:
+        print(f"muzero {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ none of them. A run directory holds
     metrics.csv          every scalar, long format (see ``muzero.app.metrics``)
     events.out.tfevents.*  the same scalars for TensorBoard
     checkpoint.pt        the latest checkpoint (atomic; resume with ``muzero train --resume DIR``)
+    checkpoint.prev.pt   the one before it, used if checkpoint.pt is found corrupt
     summary.json         the outcome, written at the end
     learning_curve.png   evaluation and training returns against steps and wall-clock
     agent.gif            one evaluation episode
@@ -18,10 +19,11 @@ import json
 import platform
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,11 @@ import torch
 
 from muzero._version import __version__
 from muzero.app.callbacks import BaseCallback
-from muzero.app.checkpoint import CHECKPOINT_NAME, atomic_write, load_checkpoint, save_checkpoint
+from muzero.app.checkpoint import CHECKPOINT_NAME, PREVIOUS_NAME, atomic_write, load_checkpoint, save_checkpoint
 from muzero.app.metrics import MetricsLogger, WandbTracker, truncate_metrics
 from muzero.app.progress import ProgressPrinter
 from muzero.config import Config
-from muzero.errors import CheckpointError, TrainingDiverged, UserError
+from muzero.errors import CheckpointError, CheckpointWriteError, TrainingDiverged, UserError
 from muzero.training.evaluation import EvalResult
 from muzero.training.learner import Losses
 from muzero.training.trainer import Trainer
@@ -77,6 +79,15 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write(path, lambda file: file.write(text.encode()))
 
 
+def make_trainer(config: Config, env_factory: Callable[..., gymnasium.Env] | None = None) -> Trainer:
+    """The trainer ``distributed.backend`` asks for: the single-process ``Trainer``, or Ray's (imported only then)."""
+    if config.distributed.backend == "ray":
+        from muzero.distributed.ray_backend import RayTrainer
+
+        return RayTrainer(config, env_factory=env_factory)
+    return Trainer(config, env_factory=env_factory)
+
+
 def start_run(
     config: Config, run_dir: Path, preset: str, env_factory: Callable[..., gymnasium.Env] | None = None
 ) -> Trainer:
@@ -84,7 +95,7 @@ def start_run(
     if (run_dir / CHECKPOINT_NAME).exists():
         raise UserError(f"{run_dir} already holds a run; continue it with: muzero train --resume {run_dir}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(config, env_factory=env_factory)
+    trainer = make_trainer(config, env_factory)
     write_config(run_dir, preset, trainer.config)
     return trainer
 
@@ -93,19 +104,52 @@ def write_config(run_dir: Path, preset: str, config: Config) -> None:
     write_json(run_dir / "config.json", {"preset": preset, "config": config.to_dict()})
 
 
-def resume_run(run_dir: Path, sets: list[str], max_env_steps: int | None) -> Trainer:
-    """Rebuild a run from its checkpoint, optionally with overrides (shapes must still match)."""
+def resume_run(
+    run_dir: Path, sets: list[str], max_env_steps: int | None, say: Callable[[str], None] | None = None
+) -> Trainer:
+    """Rebuild a run from its checkpoint, optionally with overrides (shapes must still match).
+
+    A run killed before its first checkpoint starts over from the config.json it wrote, and ``say`` (default:
+    standard error) is told so, as it is when a corrupt checkpoint is passed over for the previous one.
+    """
+    say = say or (lambda text: print(text, file=sys.stderr))
     if not run_dir.is_dir():
         raise CheckpointError(f"no such run directory: {run_dir}")
-    state = load_checkpoint(run_dir)
-    config = Config.from_dict(state["config"]).with_sets(sets)
-    if max_env_steps is not None:
-        config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
-    trainer = Trainer(config)
+    if (
+        not any((run_dir / name).exists() for name in (CHECKPOINT_NAME, PREVIOUS_NAME))
+        and (run_dir / "config.json").exists()
+    ):
+        return _restart_run(run_dir, sets, max_env_steps, say)
+    state = load_checkpoint(run_dir, say=say)
+    config = _with_budget(Config.from_dict(state["config"]).with_sets(sets), max_env_steps)
+    trainer = make_trainer(config)
     trainer.load_state_dict(state)
     truncate_metrics(run_dir, int(state.get("metrics_bytes", 0)))
     if sets or max_env_steps is not None:
         write_config(run_dir, _preset_of(run_dir), config)
+    return trainer
+
+
+def _with_budget(config: Config, max_env_steps: int | None) -> Config:
+    return config if max_env_steps is None else config.with_sets([f"run.max_env_steps={max_env_steps}"])
+
+
+def _restart_run(run_dir: Path, sets: list[str], max_env_steps: int | None, say: Callable[[str], None]) -> Trainer:
+    """The run of ``run_dir`` from its beginning, as its config.json describes it (no checkpoint was written)."""
+    try:
+        recorded = json.loads((run_dir / "config.json").read_text())
+        config = Config.from_dict(recorded["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"run directory {run_dir} holds no checkpoint and an unreadable config.json: {error}"
+        ) from None
+    config = _with_budget(config.with_sets(sets), max_env_steps)
+    say(f"{run_dir} holds no checkpoint yet (stopped before the first): starting the run over from its config.json")
+    truncate_metrics(run_dir, 0)
+    for events in run_dir.glob("events.out.tfevents.*"):  # the lost attempt's TensorBoard points
+        events.unlink()
+    trainer = make_trainer(config)
+    write_config(run_dir, recorded.get("preset", "custom"), trainer.config)
     return trainer
 
 
@@ -122,8 +166,14 @@ class Checkpointer:
     def __init__(self, run_dir: Path, metrics: MetricsLogger) -> None:
         self.run_dir = run_dir
         self.metrics = metrics
+        self.saved_at: tuple[int, int] | None = None  # (env steps, train steps) of the last checkpoint written
 
     def save(self, trainer: Trainer) -> None:
+        """Write a checkpoint, unless the last one is of this very moment (so the previous one stays older)."""
+        moment = (trainer.counters.env_steps, trainer.counters.train_steps)
+        if moment == self.saved_at:
+            return
+        self.saved_at = moment
         state = trainer.state_dict()
         state["metrics_bytes"] = self.metrics.flush()
         save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
@@ -217,12 +267,17 @@ def train(
         except TrainingDiverged as error:
             where = f"; the last good checkpoint is {run_dir / CHECKPOINT_NAME}" if run_dir else ""
             _say(printer, f"training stopped: {error}{where}")
+        except CheckpointWriteError:
+            if metrics is not None:
+                _close_quietly(metrics)
+            raise
         finally:
             if printer:
                 printer.close()
         final = None
         if final_evaluation and status in ("solved", "budget", "stopped"):
             final = trainer.final_evaluation()
+            trainer.counters.wall_seconds = trainer.elapsed()  # the summary's wall time includes it, as its split does
         if status == "solved" and not trainer.is_solved(final):
             status = "final_below_threshold"
     summary = make_summary(trainer, final, status)
@@ -238,6 +293,12 @@ def train(
             f"Continue with: muzero train --resume {run_dir}",
         )
     return RunOutcome(status, summary, run_dir)
+
+
+def _close_quietly(metrics: MetricsLogger) -> None:
+    """Close the metrics files on the way out of a failed write (they may fail the same way)."""
+    with suppress(OSError):
+        metrics.close()
 
 
 def _say(printer: ProgressPrinter | None, text: str) -> None:
@@ -261,9 +322,11 @@ def make_summary(trainer: Trainer, final: EvalResult | None, status: str) -> dic
         "total_train_steps": c.train_steps,
         "episodes": c.episodes,
         "wall_seconds": round(c.wall_seconds, 2),
-        "time_split_seconds": {k: round(v, 2) for k, v in c.timers.items()},
+        # acting, learning and evaluation (periodic and final); "other" is the rest (checkpoints, logging, setup)
+        "time_split_seconds": {k: round(v, 2) for k, v in c.timers.items()}
+        | {"other": round(max(c.wall_seconds - sum(c.timers.values()), 0.0), 2)},
         "versions": versions(),
-    }
+    } | ({} if (backend := trainer.backend_summary()) is None else {"distributed": backend})
 
 
 def write_artifacts(trainer: Trainer, run_dir: Path, printer: ProgressPrinter | None) -> None:

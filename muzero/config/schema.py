@@ -314,6 +314,38 @@ class RunConfig(Section, key="run"):
 
 
 @dataclass(frozen=True)
+class DistributedConfig(Section, key="distributed"):
+    backend: str = param(
+        "inprocess",
+        "Where self-play runs: 'inprocess' (one process takes turns acting, learning and evaluating) or 'ray' "
+        "(self-play actors in other processes or machines, the learner and replay in this one; pip install "
+        "'muzero[ray]'; muzero.distributed).",
+        choices=("inprocess", "ray"),
+    )
+    actors: int = param(2, "ray: self-play actors, each with env.num_envs environments and its own search.", low=1)
+    address: str | None = param(
+        None,
+        "ray: the cluster to join ('auto', or HOST:PORT of a head started with `ray start --head`); None "
+        "starts a Ray instance on this machine for the run.",
+    )
+    actor_steps: int = param(
+        8, "ray: steps of its env.num_envs environments an actor plays per collect (one chunk of trajectory).", low=1
+    )
+    actor_cpus: float = param(1.0, "ray: CPUs Ray reserves for each self-play actor.", low=0.0)
+    max_policy_lag: int = param(
+        200,
+        "ray: most training steps the learner may take beyond the weights of the oldest collect in flight; past "
+        "that it waits for data (a collect in flight still plays with older weights).",
+        low=1,
+    )
+    evaluator: bool = param(
+        True,
+        "ray: periodic evaluations run in an evaluation actor while the learner trains (off: in the driver, "
+        "stopping it).",
+    )
+
+
+@dataclass(frozen=True)
 class Config(Root, key=""):
     discount: float = param(0.99, "Discount factor gamma of the returns the agent maximises.", low=0.0, high=1.0)
     env: EnvConfig = field(default_factory=EnvConfig, metadata={"help": "Environment."})
@@ -324,6 +356,9 @@ class Config(Root, key=""):
     acting: ActingConfig = field(default_factory=ActingConfig, metadata={"help": "Self-play."})
     eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "Evaluation."})
     run: RunConfig = field(default_factory=RunConfig, metadata={"help": "Run control."})
+    distributed: DistributedConfig = field(
+        default_factory=DistributedConfig, metadata={"help": "Self-play in other processes (Ray)."}
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

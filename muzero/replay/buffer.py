@@ -80,10 +80,17 @@ class ReplayBuffer:
         return self.num_samplable
 
     def add_step(
-        self, observation: np.ndarray, policy: np.ndarray, value: np.ndarray, action: np.ndarray, reward: np.ndarray
+        self,
+        observation: np.ndarray,
+        policy: np.ndarray,
+        value: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        envs: np.ndarray | None = None,
     ) -> None:
-        """Append one searched step for every environment: arrays (E, D), (E, A), (E,), (E,), (E,)."""
-        envs = np.arange(self.num_envs)
+        """Append one searched step for every environment (or for the M rings ``envs``): arrays (E, D), (E, A),
+        (E,), (E,), (E,) (M in place of E)."""
+        envs = np.arange(self.num_envs) if envs is None else np.asarray(envs, np.int64)
         slot = self._claim(envs)
         self.observation[envs, slot] = observation
         self.policy[envs, slot] = policy
@@ -134,14 +141,16 @@ class ReplayBuffer:
         self._set_priority(rings, slot, np.where(self.is_final[ring, slot], 0.0, self.max_priority))
         self.head[ring] = self.episode_start[ring] = positions[-1] + 1
 
-    def close_running_episodes(self) -> None:
-        """Treat every running episode as cut off at its newest row (used when a run resumes)."""
-        running = self.head > self.episode_start
-        for e in np.flatnonzero(running):
+    def close_running_episodes(self, envs: np.ndarray | None = None) -> None:
+        """Treat every running episode (of ``envs``, default all) as cut off at its newest row: a run resumes,
+        or the actor that played them was lost."""
+        envs = np.arange(len(self.head)) if envs is None else np.asarray(envs, np.int64)
+        running = envs[self.head[envs] > self.episode_start[envs]]
+        for e in running:
             end = self.head[e] - 1
             first = max(self.episode_start[e], end - self.rows_per_env + 1)
             self.episode_end[e, np.arange(first, end + 1) % self.rows_per_env] = end
-        self.episode_start[:] = self.head
+        self.episode_start[envs] = self.head[envs]
 
     def _claim(self, envs: np.ndarray) -> np.ndarray:
         """Advance each env's head by one row; returns the physical slots, cleared of what they held."""

@@ -11,13 +11,26 @@ and its policy (visit distribution, or Gumbel's improved policy; not the explora
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from muzero.config import SearchConfig
 from muzero.envs.batch import BatchEnv, EnvStep
 from muzero.model.bridge import NetworkModel
-from muzero.replay.buffer import ReplayBuffer
 from muzero.search.mcts import run_mcts
+
+
+class TrajectorySink(Protocol):
+    """Where an actor's steps go: the replay buffer, or a worker's chunk (``muzero.training.selfplay``)."""
+
+    def add_step(
+        self, observation: np.ndarray, policy: np.ndarray, value: np.ndarray, action: np.ndarray, reward: np.ndarray
+    ) -> None: ...
+
+    def end_episodes(
+        self, envs: np.ndarray, final_observation: np.ndarray, terminated: np.ndarray, final_value: np.ndarray
+    ) -> None: ...
 
 
 class Actor:
@@ -25,7 +38,7 @@ class Actor:
         self,
         envs: BatchEnv,
         model: NetworkModel,
-        replay: ReplayBuffer,
+        replay: TrajectorySink,
         search: SearchConfig,
         rng: np.random.Generator,
         reward_scale: float = 1.0,

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from muzero.config import Config
-from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec, EnvStep
+from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec
 from muzero.envs.games.opponents import opponents_for
 from muzero.envs.make import max_abs_reward
 from muzero.envs.spaces import ObservationEncoder, space_to_plain
@@ -113,7 +113,7 @@ class Trainer:
         self.discount = self.model.discount  # per move: -gamma in a two-player game
         self.learner = Learner(self.network, config.learner)
         self.replay = ReplayBuffer(
-            config.env.num_envs, self.spec.observation_size, self.spec.num_actions, config.replay
+            self.replay_rings(), self.spec.observation_size, self.spec.num_actions, config.replay
         )
         self.envs = BatchEnv(self.source, config.env.num_envs, self.generators.env_seed, config.env.vectorization)
         self.actor = Actor(
@@ -200,10 +200,25 @@ class Trainer:
         planned = (budget - self.counters.env_steps) * self.config.acting.train_ratio
         self.learner.prepare(int(planned))
         with torch_settings(self.config.run.threads, self.config.run.flush_denormal):
-            while self.counters.env_steps < budget and self.stop_reason is None and not self.out_of_time():
-                self.iteration()
+            self.loop(budget)
         self.counters.wall_seconds = self.elapsed()
         return self.counters
+
+    def backend_summary(self) -> dict[str, Any] | None:
+        """What a backend other than this single process adds to the run's summary (None here)."""
+        return None
+
+    def replay_rings(self) -> int:
+        """Environments that write into replay, each into its own ring."""
+        return self.config.env.num_envs
+
+    def loop(self, budget: int) -> None:
+        """Iterate until the budget, a stop request or the time limit."""
+        while self.keep_going(budget):
+            self.iteration()
+
+    def keep_going(self, budget: int) -> bool:
+        return self.counters.env_steps < budget and self.stop_reason is None and not self.out_of_time()
 
     def out_of_time(self) -> bool:
         """Whether the run has used its ``run.max_minutes`` of wall-clock."""
@@ -216,7 +231,7 @@ class Trainer:
         step = self.actor.step(self.temperature())
         c.timers["acting"] += time.perf_counter() - started
         c.env_steps += self.envs.num_envs
-        self._record_episodes(step)
+        self.record_episodes(step.episode_return[step.done], step.episode_length[step.done])
 
         started = time.perf_counter()
         if self.replay.rows_added >= self.config.acting.min_replay_size:
@@ -235,12 +250,12 @@ class Trainer:
         for observer in self.observers:
             observer.on_iteration(self)
 
-    def _record_episodes(self, step: EnvStep) -> None:
-        done = step.done
-        if done.any():
-            self.counters.episodes += int(done.sum())
+    def record_episodes(self, returns: np.ndarray, lengths: np.ndarray) -> None:
+        """Count finished episodes, (E,) returns and lengths, and tell the observers."""
+        if len(returns):
+            self.counters.episodes += len(returns)
             for observer in self.observers:
-                observer.on_episodes(self, step.episode_return[done], step.episode_length[done])
+                observer.on_episodes(self, returns, lengths)
 
     def sample_batch(self) -> TrainingBatch:
         """A training batch with its targets, the first ``learner.reanalyse_fraction`` of it reanalysed, each
@@ -296,11 +311,15 @@ class Trainer:
 
     def _fresh_evaluation(self, episodes: int, stop_below: StopBelow | None = None) -> EvalResult:
         """A periodic or confirming evaluation on episode seeds no evaluation of this run has used."""
+        return self.evaluate(episodes, seed_offset=self.claim_eval_seeds(episodes), stop_below=stop_below)
+
+    def claim_eval_seeds(self, episodes: int) -> int:
+        """The seed offset of the next ``episodes`` evaluation episodes, which no other evaluation will use."""
         offset = FINAL_EVAL_SEEDS + self.counters.eval_episodes
         self.counters.eval_episodes += episodes
-        return self.evaluate(episodes, seed_offset=offset, stop_below=stop_below)
+        return offset
 
-    def _confirmation_stop(self, threshold: float) -> StopBelow | None:
+    def confirmation_stop(self, threshold: float) -> StopBelow | None:
         """When a confirmation may stop early: games (a game scores at most 1), or a known eval.max_episode_return."""
         bound = 1.0 if self.spec.two_player else self.config.eval.max_episode_return
         return None if bound is None else StopBelow(threshold, bound)
@@ -315,12 +334,17 @@ class Trainer:
         threshold = self.solve_threshold
         if threshold is None or result.mean < threshold or c.solved:
             return
-        confirm = self._fresh_evaluation(self.config.eval.confirm_episodes, self._confirmation_stop(threshold))
+        confirm = self._fresh_evaluation(self.config.eval.confirm_episodes, self.confirmation_stop(threshold))
         self._notify_eval(confirm, "confirm")
-        if not confirm.stopped_early and confirm.mean >= threshold:
+        self.settle_confirmation(confirm, c.env_steps, self.elapsed())
+
+    def settle_confirmation(self, confirm: EvalResult, env_steps: int, seconds: float) -> None:
+        """A confirming evaluation (of the weights at ``env_steps``, ``seconds``) that held the threshold solves."""
+        c = self.counters
+        if not c.solved and not confirm.stopped_early and confirm.mean >= self.solve_threshold:
             c.solved = True
-            c.env_steps_to_solve = c.env_steps
-            c.seconds_to_solve = self.elapsed()
+            c.env_steps_to_solve = env_steps
+            c.seconds_to_solve = seconds
 
     def is_solved(self, final: EvalResult | None) -> bool:
         """The one definition of solved: a confirmed solve (a periodic evaluation reached the threshold and
