@@ -102,9 +102,9 @@ def train_one(
     resume: bool = False,
 ) -> dict:
     from muzero.app.callbacks import CallbackList, default_callbacks
+    from muzero.app.runner import make_trainer
     from muzero.envs.games.opponents import opening_plies_for, opponents_for
     from muzero.presets import resolve
-    from muzero.training.trainer import Trainer
 
     config, preset = resolve(game, None)
     config = config.with_sets([*sets, f"run.seed={seed}", f"eval.final_episodes={final_games}"])
@@ -117,7 +117,8 @@ def train_one(
     run_dir = None if runs_dir is None else Path(runs_dir) / game / f"seed{seed}"
     curve = Curve(more if curve_games else (), curve_games, None if run_dir is None else run_dir / "curve.json")
     if runs_dir is None:
-        trainer = Trainer(config, observers=[curve, *default_callbacks(config)])
+        trainer = make_trainer(config)  # in-process, or Ray with --set distributed.backend=ray
+        trainer.observers = [curve, *default_callbacks(config)]
         counters = trainer.run()
     else:  # a run directory: metrics (for muzero plot) and a checkpoint (for muzero play / render / eval)
         from muzero.app.runner import resume_run, start_run, train

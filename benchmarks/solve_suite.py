@@ -48,8 +48,8 @@ def train_one(
     runs_dir: str | None,
 ) -> dict[str, Any]:
     from muzero.app.callbacks import CallbackList, default_callbacks
+    from muzero.app.runner import make_trainer
     from muzero.presets import resolve
-    from muzero.training.trainer import Trainer
 
     config, preset = resolve(env_id, preset)
     config = config.with_sets([*sets, f"run.seed={seed}"])
@@ -59,7 +59,8 @@ def train_one(
         config = config.with_sets([f"run.max_env_steps={max_env_steps}"])
     started = time.perf_counter()
     if runs_dir is None:
-        trainer = Trainer(config, observers=default_callbacks(config))
+        trainer = make_trainer(config)  # in-process, or Ray with --set distributed.backend=ray
+        trainer.observers = default_callbacks(config)
         counters = trainer.run()
         result = trainer.final_evaluation()
         final = None if result is None else result.summary()

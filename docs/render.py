@@ -181,7 +181,73 @@ def learner_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def scaling_view(result: dict[str, Any]) -> Table:
+    """``scaling.py``'s output: a row per environment and backend."""
+    columns = [
+        "environment",
+        "backend",
+        "wall",
+        "env steps/s",
+        "training steps/s",
+        "replay ratio (target)",
+        "policy lag mean, max",
+        "learner waited",
+        "env steps/s per actor",
+        "peak RSS driver, actor (MiB)",
+        "solved at",
+    ]
+    rows = []
+    for r in result["records"]:
+        backend = "in-process" if r["backend"] == "inprocess" else f"Ray, {r['actors']} actor{'s' * (r['actors'] > 1)}"
+        per_actor = ", ".join(f"{rate:,.0f}" for rate in r["actor_env_steps_per_second"] or []) or "-"
+        actor_rss = "-" if not r["rss_peak_actor_mib"] else f"{r['rss_peak_actor_mib']:,.0f}"
+        solved = "-"
+        if "solved" in r:
+            solved = (
+                "not solved"
+                if not r["solved"]
+                else (f"{_number(r['env_steps_to_solve'])} steps, {r['seconds_to_solve']:,.0f} s")
+            )
+        rows.append(
+            [
+                r["env"],
+                backend,
+                f"{r['wall_seconds']:,.0f} s",
+                f"{r['env_steps_per_second']:,.1f}",
+                f"{r['train_steps_per_second']:,.1f}",
+                f"{r['replay_ratio_achieved']:.3f} ({r['replay_ratio_target']:g})",
+                f"{r['policy_lag_mean']:,.0f}, {_number(r['policy_lag_max'])}",
+                f"{r['learner_wait_seconds']:,.0f} s",
+                per_actor,
+                f"{r['rss_peak_driver_mib'] or 0:,.0f}, {actor_rss}",
+                solved,
+            ]
+        )
+    return columns, rows
+
+
+def scaling_model_view(result: dict[str, Any]) -> Table:
+    """``scaling.py``'s cost model: predicted env steps/s per core count and what bounds it."""
+    columns = ["environment", "cores", "actors", "predicted env steps/s", "bound by", "limits (env steps/s)"]
+    rows = []
+    for r in result["cost_model"]:
+        limits = ", ".join(f"{name} {value:,.0f}" for name, value in r["limits"].items())
+        rows.append(
+            [
+                r["env"],
+                str(r["cores"]),
+                str(r["actors"]),
+                f"{r['predicted_env_steps_per_second']:,.0f}",
+                r["bound_by"],
+                limits,
+            ]
+        )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "scaling": scaling_view,
+    "scaling_model": scaling_model_view,
     "search_records": search_records_view,
     "learner": learner_view,
     "solve_seeds": solve_seeds_view,

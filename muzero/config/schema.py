@@ -329,7 +329,10 @@ class DistributedConfig(Section, key="distributed"):
         "starts a Ray instance on this machine for the run.",
     )
     actor_steps: int = param(
-        8, "ray: steps of its env.num_envs environments an actor plays per collect (one chunk of trajectory).", low=1
+        4,
+        "ray: steps of its env.num_envs environments an actor plays per collect (one chunk of trajectory; "
+        "the learner trains actor_steps * env.num_envs * acting.train_ratio steps per chunk).",
+        low=1,
     )
     actor_cpus: float = param(1.0, "ray: CPUs Ray reserves for each self-play actor.", low=0.0)
     max_policy_lag: int = param(

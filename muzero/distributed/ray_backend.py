@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -156,7 +156,6 @@ class RayTrainer(Trainer):
         self.stats.actor_env_steps = [0] * config.distributed.actors
         self.stats.actor_seconds = [0.0] * config.distributed.actors
         self.counters.timers.setdefault("waiting", 0.0)
-        self.on_actor_lost: list[Any] = []  # callables(actor index) told of a lost actor (progress, tests)
         self.pool: ActorPool | None = None  # while the loop runs
 
     def replay_rings(self) -> int:
@@ -196,13 +195,15 @@ class RayTrainer(Trainer):
         c.timers["waiting"] += waited
         stats.learner_wait_seconds += waited
         if chunk is None:  # the actor died: Ray restarts it; its running episodes end here
-            stats.actor_restarts += 1
-            stats.chunks_lost += 1
-            self.replay.close_running_episodes(pool.rings_of(index))
-            for listener in self.on_actor_lost:
-                listener(index)
+            if index not in pool.restarting:  # not a collect sent while it was still restarting
+                stats.actor_restarts += 1
+                stats.chunks_lost += 1
+                self.replay.close_running_episodes(pool.rings_of(index))
+                if self.announce is not None:
+                    self.announce(f"self-play actor {index} was lost: Ray restarts it, and the run goes on")
             pool.restart(index)
         else:
+            pool.restarting.discard(index)
             started = time.perf_counter()
             chunk.write_into(self.replay, pool.first_ring(index))
             c.env_steps += chunk.env_steps
@@ -258,10 +259,22 @@ class RayTrainer(Trainer):
         if kind == "periodic":
             self.counters.last_eval_mean = result.mean
             if threshold is not None and result.mean >= threshold and not self.counters.solved:
+                # The confirmation plays the very weights the periodic evaluation played, as in one process.
                 episodes = self.config.eval.confirm_episodes
-                pool.evaluate(self, "confirm", episodes, self.confirmation_stop(threshold), at=at)
+                pool.evaluate(self, "confirm", episodes, self.confirmation_stop(threshold), again=True)
         elif kind == "confirm":
             self.settle_confirmation(result, *at)
+
+
+RESTART_POLL_SECONDS = 0.5  # between collects sent to an actor that Ray is restarting
+
+
+class PendingEvaluation(NamedTuple):
+    ref: Any  # the remote evaluation's result
+    kind: str  # "periodic" or "confirm"
+    weights: Any  # the ObjectRef of the weights it plays
+    version: int
+    at: tuple[int, float]  # env steps and seconds of the run when those weights were published
 
 
 class ActorPool:
@@ -276,10 +289,12 @@ class ActorPool:
         self.incarnation = [0] * self.config.distributed.actors
         self.in_flight: dict[Any, tuple[int, int]] = {}  # collect ref -> (actor, weights version)
         self.idle: list[int] = []
+        self.restarting: set[int] = set()  # lost actors whose first collect since has not come back
         self.weights_ref: Any = None
         self.weights_version = -1
         self.evaluator: Any = None
-        self.evaluation: tuple[Any, str, tuple[int, float]] | None = None  # (ref, kind, (env steps, seconds))
+        self.evaluation: PendingEvaluation | None = None
+        self.evaluated: PendingEvaluation | None = None  # the last one that came back
 
     def __enter__(self) -> ActorPool:
         ray, d = self.ray, self.config.distributed
@@ -310,8 +325,9 @@ class ActorPool:
     def rings_of(self, index: int) -> np.ndarray:
         return self.first_ring(index) + np.arange(self.config.env.num_envs)
 
-    def pids(self) -> list[int]:
-        return self.ray.get([actor.pid.remote() for actor in self.actors])
+    def pids(self, timeout: float | None = None) -> list[int]:
+        """The process id of every self-play actor (waits for one being restarted, up to ``timeout``)."""
+        return self.ray.get([actor.pid.remote() for actor in self.actors], timeout=timeout)
 
     def start(self, temperature: float) -> None:
         self.idle = list(range(len(self.actors)))
@@ -340,8 +356,13 @@ class ActorPool:
         self.idle = []
 
     def restart(self, index: int) -> None:
-        """A lost actor's next collect: a new incarnation, which Ray delivers once it has restarted the actor."""
-        self.incarnation[index] += 1
+        """A lost actor's next collect, with a new incarnation. Collects sent while Ray is still restarting the
+        actor fail at once (``ActorUnavailableError``): those are sent again after a pause, same incarnation."""
+        if index in self.restarting:
+            time.sleep(RESTART_POLL_SECONDS)
+        else:
+            self.restarting.add(index)
+            self.incarnation[index] += 1
         self.idle.append(index)
 
     def oldest_version_in_flight(self, default: int) -> int:
@@ -364,33 +385,34 @@ class ActorPool:
         return self.evaluation is not None
 
     def evaluate(
-        self,
-        trainer: RayTrainer,
-        kind: str,
-        episodes: int,
-        stop_below: StopBelow | None,
-        at: tuple[int, float] | None = None,
+        self, trainer: RayTrainer, kind: str, episodes: int, stop_below: StopBelow | None, again: bool = False
     ) -> None:
-        """Start a remote evaluation of the newest weights (``at``: the moment they stand for)."""
-        self.publish()
+        """Start a remote evaluation of the newest weights, or (``again``) of those the last one played."""
+        if again and self.evaluated is not None:
+            weights, version, at = self.evaluated.weights, self.evaluated.version, self.evaluated.at
+        else:
+            self.publish()
+            weights, version = self.weights_ref, self.weights_version
+            at = (trainer.counters.env_steps, trainer.elapsed())
         seed = trainer.generators.eval_seed + trainer.claim_eval_seeds(episodes)
-        ref = self.evaluator.evaluate.remote([self.weights_ref], self.weights_version, episodes, seed, stop_below)
-        self.evaluation = (ref, kind, at or (trainer.counters.env_steps, trainer.elapsed()))
+        ref = self.evaluator.evaluate.remote([weights], version, episodes, seed, stop_below)
+        self.evaluation = PendingEvaluation(ref, kind, weights, version, at)
 
-    def collect_evaluation(self, trainer: RayTrainer, timeout: float = 0.0) -> None:
+    def collect_evaluation(self, trainer: RayTrainer, timeout: float | None = 0.0) -> None:
         """Hand a finished remote evaluation (if any) to the trainer."""
-        if self.evaluation is None:
+        pending = self.evaluation
+        if pending is None:
             return
-        ref, kind, at = self.evaluation
-        ready, _ = self.ray.wait([ref], timeout=timeout)
+        ready, _ = self.ray.wait([pending.ref], timeout=timeout)
         if not ready:
             return
         self.evaluation = None
         try:
-            result = self.ray.get(ref)
+            result = self.ray.get(pending.ref)
         except self.ray.exceptions.RayActorError:  # the evaluator died: the next due evaluation runs anew
             return
-        trainer.on_evaluation_result(self, kind, result, at)
+        self.evaluated = pending
+        trainer.on_evaluation_result(self, pending.kind, result, pending.at)
 
     def finish_evaluation(self, trainer: RayTrainer, wait: bool) -> None:
         """At the end of the loop: wait for the evaluation in flight (and a confirmation it starts), or drop it."""

@@ -144,6 +144,7 @@ class Trainer:
         # Why the loop should stop before its budget ("interrupted" from a signal handler, "callback" when an
         # observer asked); the loop stops between iterations.
         self.stop_reason: str | None = None
+        self.announce: Callable[[str], None] | None = None  # one-line notices for the user (see ``observing``)
 
     def request_stop(self, reason: str) -> None:
         """Ask the loop to stop after the current iteration (safe from a signal handler or an observer)."""
@@ -170,11 +171,11 @@ class Trainer:
         """``observers`` receive the loop's events inside the block, ahead of the trainer's own, and
         ``announce`` the learner's one-line notices (compiling the loss)."""
         self.observers = list(observers) + [o for o in self.observers if o not in observers]
-        self.learner.announce = announce
+        self.learner.announce = self.announce = announce
         try:
             yield
         finally:
-            self.learner.announce = None
+            self.learner.announce = self.announce = None
             self.observers = [o for o in self.observers if o not in observers]
 
     # -- the loop -----------------------------------------------------------------------------------------------
