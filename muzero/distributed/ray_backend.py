@@ -55,9 +55,11 @@ class RemoteWorker:
         self.worker: SelfPlayWorker | None = None
         self.incarnation = -1
 
-    def collect(self, incarnation: int, weights: list[Any], version: int, steps: int, temperature: float) -> Chunk:
-        """``weights`` is ``[ObjectRef]`` (in a list, so Ray hands over the reference and the actor fetches the
-        weights only when their version is new to it)."""
+    def collect(
+        self, incarnation: int, weights: list[Any], version: int, steps: int, temperature: float
+    ) -> tuple[int, Chunk]:
+        """(this process's id, the chunk). ``weights`` is ``[ObjectRef]`` (in a list, so Ray hands over the
+        reference and the actor fetches the weights only when their version is new to it)."""
         if self.worker is None or incarnation != self.incarnation:
             if self.worker is not None:
                 self.worker.close()
@@ -67,7 +69,7 @@ class RemoteWorker:
             import ray
 
             self.worker.set_weights(version, ray.get(weights[0]))
-        return self.worker.collect(steps, temperature)
+        return os.getpid(), self.worker.collect(steps, temperature)
 
     def pid(self) -> int:
         return os.getpid()
@@ -160,6 +162,15 @@ class RayTrainer(Trainer):
 
     def replay_rings(self) -> int:
         return self.config.distributed.actors * self.config.env.num_envs
+
+    def learner_threads(self) -> int:
+        """``run.threads``, but on a Ray instance of this machine only the cores the actors leave (at least one):
+        Ray runs actors at a lower priority, so a driver with more threads than free cores starves them."""
+        d = self.config.distributed
+        if d.address is not None:
+            return self.config.run.threads
+        free = (os.cpu_count() or 1) - int(np.ceil(d.actors * d.actor_cpus))
+        return max(1, min(self.config.run.threads, free))
 
     def backend_summary(self) -> dict[str, Any] | None:
         return self.stats.summary(self.counters, self.config.acting.train_ratio)
@@ -264,6 +275,10 @@ class RayTrainer(Trainer):
                 pool.evaluate(self, "confirm", episodes, self.confirmation_stop(threshold), again=True)
         elif kind == "confirm":
             self.settle_confirmation(result, *at)
+            if self.counters.solved and self.stop_reason is not None:
+                # The learner trained on while the confirmation ran; a run that stops here keeps the weights
+                # that were confirmed (as one process, which stops at once, does) for its final evaluation.
+                self.network.load_state_dict(self.ray.get(pool.evaluated.weights))
 
 
 RESTART_POLL_SECONDS = 0.5  # between collects sent to an actor that Ray is restarting
@@ -290,6 +305,7 @@ class ActorPool:
         self.in_flight: dict[Any, tuple[int, int]] = {}  # collect ref -> (actor, weights version)
         self.idle: list[int] = []
         self.restarting: set[int] = set()  # lost actors whose first collect since has not come back
+        self.pid_of: dict[int, int] = {}  # the process that returned each actor's last chunk
         self.weights_ref: Any = None
         self.weights_version = -1
         self.evaluator: Any = None
@@ -375,9 +391,14 @@ class ActorPool:
         (ref,), _ = self.ray.wait(list(self.in_flight), num_returns=1)
         index, _ = self.in_flight.pop(ref)
         try:
-            return index, self.ray.get(ref)
+            pid, chunk = self.ray.get(ref)
         except self.ray.exceptions.RayActorError:
             return index, None
+        if self.pid_of.setdefault(index, pid) != pid:
+            # Ray restarted the actor between two collects (it died idle): its episodes were cut off all the same.
+            self.pid_of[index] = pid
+            return index, None
+        return index, chunk
 
     # -- evaluation -------------------------------------------------------------------------------------------------
 

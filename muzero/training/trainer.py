@@ -200,7 +200,7 @@ class Trainer:
         self._session_start = time.perf_counter()
         planned = (budget - self.counters.env_steps) * self.config.acting.train_ratio
         self.learner.prepare(int(planned))
-        with torch_settings(self.config.run.threads, self.config.run.flush_denormal):
+        with torch_settings(self.learner_threads(), self.config.run.flush_denormal):
             self.loop(budget)
         self.counters.wall_seconds = self.elapsed()
         return self.counters
@@ -208,6 +208,10 @@ class Trainer:
     def backend_summary(self) -> dict[str, Any] | None:
         """What a backend other than this single process adds to the run's summary (None here)."""
         return None
+
+    def learner_threads(self) -> int:
+        """torch threads of this process while the loop runs (``run.threads``)."""
+        return self.config.run.threads
 
     def replay_rings(self) -> int:
         """Environments that write into replay, each into its own ring."""
