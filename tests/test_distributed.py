@@ -93,6 +93,39 @@ def test_a_self_play_worker_plays_with_the_weights_it_is_given():
     other.close()
 
 
+class _Evaluated:
+    def __init__(self, weights):
+        self.evaluated = type("Pending", (), {"weights": weights})()
+
+
+@pytest.mark.parametrize("stopping", [True, False])
+def test_a_ray_run_that_stops_on_its_solve_keeps_the_weights_that_were_confirmed(monkeypatch, stopping):
+    """The learner trains on while a remote confirmation runs; the stop callback asks to stop only at the end of
+    the iteration the confirmation came back in, and the run must then end with the confirmed weights."""
+    pytest.importorskip("ray")
+    from muzero.app.callbacks import StopTrainingOnRewardThreshold
+    from muzero.distributed import RayTrainer
+    from muzero.training.evaluation import EvalResult
+
+    config = Config().with_sets(["env.num_envs=1", "search.num_simulations=2"])
+    observers = [StopTrainingOnRewardThreshold()] if stopping else []
+    trainer = RayTrainer(config, observers=observers)
+    monkeypatch.setattr(trainer, "ray", type("FakeRay", (), {"get": staticmethod(lambda ref: ref)})())
+    confirmed = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    with torch.no_grad():  # the learner moved on while the confirmation ran
+        for p in trainer.network.parameters():
+            p.add_(1.0)
+    later = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    threshold = trainer.solve_threshold
+    solve = EvalResult(returns=np.full(5, threshold), lengths=np.full(5, int(threshold)))
+    trainer.on_evaluation_result(_Evaluated(confirmed), "confirm", solve, (1_000, 10.0))
+    trainer.end_iteration()
+    assert trainer.counters.solved and trainer.counters.env_steps_to_solve == 1_000
+    assert (trainer.stop_reason is not None) == stopping
+    expected = confirmed if stopping else later
+    assert all(torch.equal(v, expected[k]) for k, v in trainer.network.state_dict().items())
+
+
 @pytest.mark.slow
 def test_a_ray_run_with_one_actor_killed_finishes_learns_and_keeps_its_counters():
     """The single-process learning test's budget and bar (tests/test_learning.py), on 2 Ray actors, one killed."""

@@ -159,6 +159,7 @@ class RayTrainer(Trainer):
         self.stats.actor_seconds = [0.0] * config.distributed.actors
         self.counters.timers.setdefault("waiting", 0.0)
         self.pool: ActorPool | None = None  # while the loop runs
+        self.confirmed_weights: Any = None  # the weights a confirmation just solved with, until the iteration ends
 
     def replay_rings(self) -> int:
         return self.config.distributed.actors * self.config.env.num_envs
@@ -195,6 +196,8 @@ class RayTrainer(Trainer):
                 while self.keep_going(budget):
                     self.ray_iteration(pool, budget)
                 pool.finish_evaluation(self, wait=self.stop_reason != "interrupted")
+                if self.confirmed_weights is not None:  # a solve confirmed after the last iteration
+                    self.end_iteration()
             finally:
                 self.pool = None
 
@@ -234,9 +237,18 @@ class RayTrainer(Trainer):
         if c.env_steps < budget:
             pool.send_idle(self.temperature(), may_send=c.owed_train_steps < 1.0)
         self.evaluate_when_due(pool)
-        c.wall_seconds = self.elapsed()
+        self.end_iteration()
+
+    def end_iteration(self) -> None:
+        """Tell the observers, then, if one asked to stop in the iteration a confirmation solved the run, keep the
+        weights that were confirmed: the learner trained on while the confirmation ran, and one process, which
+        stops at once, ends with the confirmed weights (its final evaluation and saved agent are those)."""
+        self.counters.wall_seconds = self.elapsed()
         for observer in self.observers:
             observer.on_iteration(self)
+        if self.confirmed_weights is not None and self.stop_reason is not None:
+            self.network.load_state_dict(self.ray.get(self.confirmed_weights))
+        self.confirmed_weights = None
 
     def learn_what_is_owed(self, pool: ActorPool) -> None:
         """Train the owed steps, stopping where the oldest collect in flight would lag too far behind."""
@@ -274,11 +286,10 @@ class RayTrainer(Trainer):
                 episodes = self.config.eval.confirm_episodes
                 pool.evaluate(self, "confirm", episodes, self.confirmation_stop(threshold), again=True)
         elif kind == "confirm":
+            was_solved = self.counters.solved
             self.settle_confirmation(result, *at)
-            if self.counters.solved and self.stop_reason is not None:
-                # The learner trained on while the confirmation ran; a run that stops here keeps the weights
-                # that were confirmed (as one process, which stops at once, does) for its final evaluation.
-                self.network.load_state_dict(self.ray.get(pool.evaluated.weights))
+            if self.counters.solved and not was_solved:
+                self.confirmed_weights = pool.evaluated.weights
 
 
 RESTART_POLL_SECONDS = 0.5  # between collects sent to an actor that Ray is restarting
