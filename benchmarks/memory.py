@@ -23,6 +23,20 @@ from muzero.app.runner import make_trainer
 from muzero.presets import get_preset
 
 
+def growth(samples: list[dict], rows: int, key: str) -> float | list[float | None] | None:
+    """MiB a process grew from the first sample with the buffer full to its last sample alive (per actor for
+    ``actor_rss_mib``; an actor's None samples, taken while its process was gone, are skipped)."""
+    full = [s for s in samples if s["replay_rows"] >= rows]
+    if key == "rss_mib":
+        return round(full[-1][key] - full[0][key], 1) if len(full) >= 2 else None
+    actors = max((len(s[key]) for s in full), default=0)
+    grown: list[float | None] = []
+    for k in range(actors):
+        alive = [s[key][k] for s in full if k < len(s[key]) and s[key][k] is not None]
+        grown.append(round(alive[-1] - alive[0], 1) if len(alive) >= 2 else None)
+    return grown
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cartpole")
@@ -44,16 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     trainer.run()
     samples = sampler.stop()
-    full = [s for s in samples if s["replay_rows"] >= rows]
-
-    def growth(key: str) -> float | list[float] | None:
-        if len(full) < 2:
-            return None
-        if key == "rss_mib":
-            return round(full[-1][key] - full[0][key], 1)
-        first, last = full[0][key], full[-1][key]
-        return [round(b - a, 1) for a, b in zip(first, last, strict=False)]
-
     report = {
         "preset": args.preset,
         "backend": args.backend,
@@ -62,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         "replay_bytes": replay.nbytes(),
         "bytes_per_transition": round(replay.nbytes() / rows, 1),
         "samples": samples,
-        "rss_growth_after_full_mib": growth("rss_mib"),
-        "actor_rss_growth_after_full_mib": growth("actor_rss_mib") if args.backend == "ray" else None,
+        "rss_growth_after_full_mib": growth(samples, rows, "rss_mib"),
+        "actor_rss_growth_after_full_mib": growth(samples, rows, "actor_rss_mib") if args.backend == "ray" else None,
         "provenance": provenance(trainer.config.run.threads),
     }
     print(json.dumps(report, indent=2))

@@ -28,6 +28,10 @@ def rss_mib(pid: int | None = None) -> float | None:
         return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 class MemorySampler(threading.Thread):
     """Every ``interval`` seconds: minutes, env steps, replay rows, driver RSS and each actor's RSS."""
 
@@ -52,7 +56,8 @@ class MemorySampler(threading.Thread):
                 "env_steps": self.trainer.counters.env_steps,
                 "replay_rows": int(min(replay.head[: replay.num_envs].sum(), rings)),
                 "rss_mib": round(rss_mib() or 0.0, 1),
-                "actor_rss_mib": [round(rss_mib(pid) or 0.0, 1) for pid in self.actor_pids],
+                # None for an actor whose process is gone (restarting, or the run shutting down).
+                "actor_rss_mib": [_rounded(rss_mib(pid)) for pid in self.actor_pids],
             }
         )
         if self.echo:
