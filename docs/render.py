@@ -10,6 +10,10 @@ marker comments, and this script rewrites what stands between them; the prose ar
 
 The block named ``config-reference`` is the configuration table of ``muzero.config.markdown_reference()``.
 
+A figure quoted in prose stands between inline markers, which the script rewrites the same way (they are
+invisible on the site and on GitHub): ``<!-- figure:scaling.cp_ray1_sps -->60.1<!-- /figure -->``. A bare
+``{file.figure}`` outside a table would show as typed, so it is an error.
+
     python docs/render.py          # rewrite every block
     python docs/render.py --check  # write nothing; exit 1, naming each stale file, if any block differs
 """
@@ -35,6 +39,11 @@ BLOCK = re.compile(r"(?P<open><!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P
 FIGURE = re.compile(r"\{(?:(?P<file>\w+)\.)?(?P<figure>\w+)\}")
 # A link inside a data file is relative to docs/; it is rewritten relative to the page that shows it.
 LINK = re.compile(r"\]\((?!https?:|mailto:|#)(?P<path>[^)#\s]+)(?P<anchor>#[^)\s]*)?\)")
+
+# A figure quoted in prose: <!-- figure:file.name -->value<!-- /figure -->.
+INLINE = re.compile(r"(?P<open><!-- figure:(?P<file>\w+)\.(?P<figure>\w+) -->)(?P<value>.*?)(?P<close><!-- /figure -->)")
+# What a placeholder typed into prose instead looks like (a data file name, a dot, a figure name).
+BARE = re.compile(r"\{(?P<file>[a-z]\w*)\.(?P<figure>\w+)\}")
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -245,7 +254,25 @@ def scaling_model_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def memory_view(result: dict[str, Any]) -> Table:
+    """``memory.py``'s samples: the first six, then every third, and the last (each process's resident MiB)."""
+    ray = result.get("backend") == "ray"
+    columns = ["minute", "environment steps", "transitions in replay", "driver RSS (MiB)"]
+    if ray:
+        columns.append("each actor's RSS (MiB)")
+    samples = result["samples"]
+    shown = [s for k, s in enumerate(samples) if k < 6 or k % 3 == 0 or k == len(samples) - 1]
+    rows = []
+    for s in shown:
+        row = [f"{s['minute']:g}", _number(s["env_steps"]), _number(s["replay_rows"]), f"{s['rss_mib']:.1f}"]
+        if ray:
+            row.append(", ".join("gone" if v is None else f"{v:.1f}" for v in s["actor_rss_mib"]) or "-")
+        rows.append(row)
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "memory": memory_view,
     "scaling": scaling_view,
     "scaling_model": scaling_model_view,
     "search_records": search_records_view,
@@ -335,11 +362,23 @@ def render_page(text: str, page: Path, data: dict[str, dict[str, Any]]) -> str:
     def block(match: re.Match[str]) -> str:
         return match["open"] + render_block(match["name"], data, page) + match["close"]
 
-    return BLOCK.sub(block, text)
+    def inline(match: re.Match[str]) -> str:
+        return match["open"] + figure(data, match["file"], match["figure"]) + match["close"]
+
+    prose = BLOCK.sub("", text)
+    bare = next((m for m in BARE.finditer(prose) if m["file"] in data), None)
+    if bare is not None:
+        raise RenderError(
+            f"{page.relative_to(ROOT)}: {bare[0]} in prose shows as typed; write "
+            f"<!-- figure:{bare['file']}.{bare['figure']} --><!-- /figure --> and rerun"
+        )
+    return INLINE.sub(inline, BLOCK.sub(block, text))
 
 
 def used_names(texts: dict[Path, str]) -> set[str]:
-    return {match["name"] for text in texts.values() for match in BLOCK.finditer(text)}
+    """Data files a page shows as a table or quotes a figure of."""
+    tables = {match["name"] for text in texts.values() for match in BLOCK.finditer(text)}
+    return tables | {match["file"] for text in texts.values() for match in INLINE.finditer(text)}
 
 
 def referenced_files(data: dict[str, dict[str, Any]]) -> set[str]:
