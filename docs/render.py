@@ -41,7 +41,9 @@ FIGURE = re.compile(r"\{(?:(?P<file>\w+)\.)?(?P<figure>\w+)\}")
 LINK = re.compile(r"\]\((?!https?:|mailto:|#)(?P<path>[^)#\s]+)(?P<anchor>#[^)\s]*)?\)")
 
 # A figure quoted in prose: <!-- figure:file.name -->value<!-- /figure -->.
-INLINE = re.compile(r"(?P<open><!-- figure:(?P<file>\w+)\.(?P<figure>\w+) -->)(?P<value>.*?)(?P<close><!-- /figure -->)")
+INLINE = re.compile(
+    r"(?P<open><!-- figure:(?P<file>\w+)\.(?P<figure>\w+) -->)(?P<value>.*?)(?P<close><!-- /figure -->)"
+)
 # What a placeholder typed into prose instead looks like (a data file name, a dot, a figure name).
 BARE = re.compile(r"\{(?P<file>[a-z]\w*)\.(?P<figure>\w+)\}")
 
