@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from muzero.config import Config
 from muzero.replay.targets import bootstrap_offsets
@@ -95,6 +96,13 @@ def test_reanalysed_value_targets_in_a_game_discount_by_minus_gamma():
             ]
         )
     )
+    # A new network's value head starts at 0 everywhere, which would leave the sign of the bootstrap
+    # unseen: give it weights so that positions have values of clearly nonzero size.
+    torch.manual_seed(0)
+    with torch.no_grad():
+        output = trainer.model.network.value_head.mlp.output
+        torch.nn.init.normal_(output.weight, std=0.5)
+        torch.nn.init.normal_(output.bias, std=0.5)
     for _ in range(16):
         trainer.iteration()
     batch = sampled(trainer)
@@ -102,8 +110,10 @@ def test_reanalysed_value_targets_in_a_game_discount_by_minus_gamma():
     for i in range(len(batch.index)):
         expected = hand_value_target(trainer, i, -0.9)
         if expected is not None:
-            assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-5, abs=1e-12)
-            checked += expected != 0  # a nonzero bootstrap tells the signs apart
+            # Batched and single searches round differently, and h^-1 (muzero.model.support) loses about 1e-4
+            # near 0 to cancellation in float32: agreement to 1e-4, far below the bootstrap terms counted.
+            assert batch.target_value[i, 0] == pytest.approx(expected, rel=1e-3, abs=1e-4)
+            checked += abs(expected) > 1e-2  # a bootstrap of clear size tells -gamma from +gamma
     assert checked >= 2
 
 
