@@ -74,30 +74,49 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
+def _seed_cells(run: dict[str, Any]) -> list[str]:
+    """A seed's solved, steps to solve, seconds to solve and final mean (min)."""
+    steps = run["env_steps_to_solve"]
+    return [
+        "yes" if run["solved"] else "no",
+        _number(steps) if steps is not None else f"not in {_number(run['total_env_steps'])}",
+        _number(run["seconds_to_solve"]),
+        f"{_number(run['final_eval_mean'])} ({_number(run['final_eval_min'])})",
+    ]
+
+
+def _summary_cells(result: dict[str, Any]) -> list[str]:
+    """Seeds solved, median and worst steps, median seconds, in bold under the seeds' columns."""
+    return [
+        f"**{result['solved']}/{result['seeds']}**",
+        f"**{_number(result['median_env_steps_to_solve'])}, {_number(result['worst_env_steps_to_solve'])}**",
+        f"**{_number(result['median_seconds_to_solve'])}**",
+        "",
+    ]
+
+
+SEED_COLUMNS = ["solved", "environment steps to solve", "seconds to solve", "final mean (min)"]
+
+
 def solve_seeds_view(result: dict[str, Any]) -> Table:
     """``solve_suite.py`` / ``solve_cartpole.py`` without ``--compare``: a row per seed, then the summary."""
-    columns = ["seed", "solved", "environment steps to solve", "seconds to solve", "final mean (min)"]
+    rows = [[str(run["seed"]), *_seed_cells(run)] for run in result["runs"]]
+    rows.append(["**solved, median, worst**", *_summary_cells(result)])
+    return ["seed", *SEED_COLUMNS], rows
+
+
+def solve_compare_seeds_view(result: dict[str, Any]) -> Table:
+    """``solve_cartpole.py --compare``: a row per seed with every configuration's cells side by side (the
+    configurations as in ``table``), then each one's summary."""
+    configs = result["configs"]
+    short = ["solved", "steps", "seconds", "final mean (min)"]  # the configuration named once, over its cells
+    columns = ["seed"] + [
+        f"`{c['config']}`: {column}" if j == 0 else column for c in configs for j, column in enumerate(short)
+    ]
     rows = []
-    for run in result["runs"]:
-        steps = run["env_steps_to_solve"]
-        rows.append(
-            [
-                str(run["seed"]),
-                "yes" if run["solved"] else "no",
-                _number(steps) if steps is not None else f"not in {_number(run['total_env_steps'])}",
-                _number(run["seconds_to_solve"]),
-                f"{_number(run['final_eval_mean'])} ({_number(run['final_eval_min'])})",
-            ]
-        )
-    rows.append(
-        [
-            "**solved, median, worst**",
-            f"**{result['solved']}/{result['seeds']}**",
-            f"**{_number(result['median_env_steps_to_solve'])}, {_number(result['worst_env_steps_to_solve'])}**",
-            f"**{_number(result['median_seconds_to_solve'])}**",
-            "",
-        ]
-    )
+    for i, run in enumerate(configs[0]["runs"]):
+        rows.append([str(run["seed"])] + [cell for c in configs for cell in _seed_cells(c["runs"][i])])
+    rows.append(["**solved, median, worst**"] + [cell for c in configs for cell in _summary_cells(c)])
     return columns, rows
 
 
@@ -281,6 +300,7 @@ VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
     "learner": learner_view,
     "solve_seeds": solve_seeds_view,
     "solve_compare": solve_compare_view,
+    "solve_compare_seeds": solve_compare_seeds_view,
     "solve_games": solve_games_view,
 }
 
