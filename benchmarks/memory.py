@@ -6,8 +6,14 @@ process of the run (the driver, and with ``--backend ray`` each self-play actor)
 ``--interval`` seconds, and prints a JSON report with the table of samples. Once the buffer is
 full, resident memory should stay flat.
 
+The report also gives replay's bytes per transition for image observations without training
+(``image_bytes_per_transition``): a MinAtar frame (10x10x4 bool) and an Atari one (84x84 grayscale,
+4 stacked frames), as replay stores them (one uint8 frame a row) and as storing every stacked
+observation in float32 would.
+
     python benchmarks/memory.py --minutes 30
     python benchmarks/memory.py --minutes 30 --backend ray --actors 2
+    python benchmarks/memory.py --minutes 20 --preset minatar --capacity 20000
 """
 
 from __future__ import annotations
@@ -16,11 +22,37 @@ import argparse
 import json
 import sys
 
+import numpy as np
 from processes import MemorySampler
 from provenance import provenance
 
 from muzero.app.runner import make_trainer
+from muzero.config import ReplayConfig
+from muzero.envs.stacking import Stacking
 from muzero.presets import get_preset
+from muzero.replay.buffer import ReplayBuffer
+
+# (name, frame values, stacked frames, actions) of the image observations the report sizes.
+IMAGES = (("MinAtar Breakout, 10x10x4 bool", 10 * 10 * 4, 1, 3), ("Atari, 84x84 grayscale, 4 frames", 84 * 84, 4, 6))
+
+
+def image_bytes_per_transition(rows: int = 16_000, envs: int = 16) -> list[dict]:
+    """Replay's bytes per row for each of ``IMAGES``, as stored (uint8, one frame a row) and as float32 stacks."""
+    report = []
+    for name, frame, frames, actions in IMAGES:
+        config = ReplayConfig(capacity=rows)
+        stacking = Stacking(frames, frame) if frames > 1 else None
+        stored = ReplayBuffer(envs, frames * frame, actions, config, np.uint8, stacking)
+        plain = ReplayBuffer(envs, frames * frame, actions, config, np.float32)
+        report.append(
+            {
+                "observation": name,
+                "bytes_per_transition": round(stored.nbytes() / rows, 1),
+                "float32_stacks_bytes_per_transition": round(plain.nbytes() / rows, 1),
+                "gib_per_million_transitions": round(stored.nbytes() / rows * 1e6 / 2**30, 2),
+            }
+        )
+    return report
 
 
 def growth(samples: list[dict], rows: int, key: str) -> float | list[float | None] | None:
@@ -68,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples": samples,
         "rss_growth_after_full_mib": growth(samples, rows, "rss_mib"),
         "actor_rss_growth_after_full_mib": growth(samples, rows, "actor_rss_mib") if args.backend == "ray" else None,
+        "image_bytes_per_transition": image_bytes_per_transition(),
         "provenance": provenance(trainer.config.run.threads),
     }
     print(json.dumps(report, indent=2))

@@ -9,14 +9,45 @@ import numpy as np
 
 
 class ImageEnv(gym.Env):
-    """Image observations: not a flat vector."""
+    """Random images of any shape, dtype and bounds (values: the space's samples, or ``values`` times them);
+    episodes of 5 steps, reward 1 for action 1."""
 
-    observation_space = gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
-    action_space = gym.spaces.Discrete(2)
+    def __init__(self, shape=(8, 8, 3), dtype=np.uint8, low=0, high=255, values=None) -> None:
+        self.observation_space = gym.spaces.Box(low, high, shape, dtype)
+        self.action_space = gym.spaces.Discrete(2)
+        self.values = values
+        self.t = 0
+
+    def _image(self):
+        image = self.observation_space.sample()
+        return image if self.values is None else (image * self.values).astype(self.observation_space.dtype)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.observation_space.seed(seed)
+        self.t = 0
+        return self._image(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self._image(), float(action == 1), self.t >= 5, False, {}
 
 
-if "muzero-test/ImageEnv-v0" not in gym.registry:
-    gym.register("muzero-test/ImageEnv-v0", entry_point=ImageEnv)
+IMAGE_ENVS = {
+    "ImageEnv": {},
+    "HugeImageEnv": {"shape": (300, 300, 3)},
+    "GrayImageEnv": {"shape": (12, 9)},  # one channel, no channel axis
+    "OddImageEnv": {"shape": (85, 97, 3)},  # large and odd: downsampled
+    "TinyImageEnv": {"shape": (1, 1, 1)},
+    "ChannelsFirstImageEnv": {"shape": (3, 64, 64)},
+    "UnitFloatImageEnv": {"shape": (6, 6, 2), "dtype": np.float32, "low": 0.0, "high": 1.0},
+    "ByteFloatImageEnv": {"shape": (6, 6, 2), "dtype": np.float32, "low": 0.0, "high": 255.0},
+    "SignedFloatImageEnv": {"shape": (6, 6, 2), "dtype": np.float32, "low": -1.0, "high": 1.0},
+    "OutOfBoundsFloatImageEnv": {"shape": (6, 6, 2), "dtype": np.float32, "low": 0.0, "high": 1.0, "values": 255.0},
+}
+for _name, _kwargs in IMAGE_ENVS.items():
+    if f"muzero-test/{_name}-v0" not in gym.registry:
+        gym.register(f"muzero-test/{_name}-v0", entry_point=ImageEnv, kwargs=_kwargs, max_episode_steps=50)
 
 
 class DictCorridorEnv(gym.Env):

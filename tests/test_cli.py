@@ -147,12 +147,12 @@ def test_non_box_environments_train_evaluate_and_render_without_a_wrapper(cli, t
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: acrobot, cartpole"),
+        (["train", "--preset", "cartpoles"], "unknown preset 'cartpoles'; known presets: acrobot, atari, cartpole"),
         (["train", "--set", "search.num_simulation=5"], "did you mean 'search.num_simulations'"),
         (["train", "--set", "discount=1.5"], "discount = 1.5 is out of range"),
         (["train", "--env", "CartPol-v1"], "unknown environment 'CartPol-v1'"),
         (["train", "--env", "Pendulum-v1"], "supports Discrete action spaces"),
-        (["train", "--env", "tests.fake_envs:muzero-test/ImageEnv-v0"], "image observations are not supported yet"),
+        (["train", "--env", "tests.fake_envs:muzero-test/HugeImageEnv-v0"], "resize them"),
         (
             ["train", "--env", "FrozenLake-v1", "--env-kwargs", "is_slipery=False"],
             "FrozenLake-v1 rejected its keyword arguments (is_slipery=False)",

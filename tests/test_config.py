@@ -44,6 +44,8 @@ def test_set_parses_each_type():
 def test_set_takes_tuples_in_the_spellings_people_type():
     for raw in ("1,0.5", "(1, 0.5)", "[1.0, 0.5]", "[1.0,0.5]"):
         assert Config().with_sets([f"acting.temperatures={raw}"]).acting.temperatures == (1.0, 0.5)
+    for raw in ('["a=1", "b=2"]', "['a=1', 'b=2']", "a=1,b=2", "[a=1, b=2]"):  # strings quoted as in TOML, or not
+        assert Config().with_sets([f"env.kwargs={raw}"]).env.kwargs == ("a=1", "b=2")
 
 
 def test_misspelled_key_suggests_the_closest():
@@ -100,7 +102,7 @@ def test_every_field_is_documented():
 
 
 def test_unknown_preset_lists_known_ones():
-    with pytest.raises(ConfigError, match="known presets: acrobot, cartpole"):
+    with pytest.raises(ConfigError, match="known presets: acrobot, atari, cartpole"):
         get_preset("cartpol")
 
 

@@ -265,6 +265,6 @@ def test_continuous_actions_are_refused():
         EnvSource("Pendulum-v1").make()
 
 
-def test_image_observations_are_refused_and_the_message_says_so():
-    with pytest.raises(EnvironmentNotSupported, match="image observations are not supported yet"):
-        EnvSource("tests.fake_envs:muzero-test/ImageEnv-v0").make()
+def test_images_too_large_to_learn_from_are_refused_with_what_to_do():
+    with pytest.raises(EnvironmentNotSupported, match="300x300 images.*ResizeObservation"):
+        EnvSource("tests.fake_envs:muzero-test/HugeImageEnv-v0").make()

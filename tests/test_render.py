@@ -118,3 +118,16 @@ def test_video_frames_are_padded_to_whole_macro_blocks_by_repeating_the_edge():
     np.testing.assert_array_equal(padded[:40, 60:], np.broadcast_to(frame[:, -1:], (40, 4, 3)))
     square = np.zeros((32, 16, 3), np.uint8)
     assert _pad_to_macro_blocks(square) is square
+
+
+def test_small_and_float_pictures_are_made_visible_squares_of_bytes():
+    from muzero.app.render import visible
+
+    frame = np.zeros((10, 10, 3))  # MinAtar renders 10x10 floats in [0, 1]
+    frame[2, 3] = (1.0, 0.5, 0.0)
+    picture = visible(frame)
+    assert picture.dtype == np.uint8 and picture.shape == (160, 160, 3)
+    np.testing.assert_array_equal(picture[32:48, 48:64], np.broadcast_to([255, 127, 0], (16, 16, 3)))
+    assert not picture[:32].any()
+    large = np.full((400, 600, 3), 7, np.uint8)  # CartPole's pictures pass unchanged
+    assert visible(large) is large or np.array_equal(visible(large), large)

@@ -24,7 +24,9 @@ def test_plane_layout_finds_the_grid_of_a_board_and_nothing_in_flat_observations
     # Dict keys are flattened in sorted order: a part before the grid moves its offset.
     tagged = gym.spaces.Dict({"a": gym.spaces.Discrete(3), "board": gym.spaces.Box(0, 1, (3, 3, 2))})
     assert plane_layout(tagged) == PlaneLayout(3, 3, 2, offset=3, size=21)
-    assert plane_layout(gym.spaces.Box(0.0, 1.0, (5, 4, 3))) == PlaneLayout(5, 4, 3, offset=0, size=60)
+    # A whole observation of bounded floats of rank 3 is an image (tests/test_images.py); unbounded, board planes.
+    assert plane_layout(gym.spaces.Box(-np.inf, np.inf, (5, 4, 3))) == PlaneLayout(5, 4, 3, offset=0, size=60)
+    assert plane_layout(gym.spaces.Box(0.0, 1.0, (5, 4, 3))).image
     assert plane_layout(gym.spaces.Box(-1.0, 1.0, (4,))) is None
     assert plane_layout(gym.spaces.Discrete(500)) is None
     two_grids = gym.spaces.Tuple((gym.spaces.Box(0, 1, (2, 2, 1)), gym.spaces.Box(0, 1, (2, 2, 1))))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from muzero.app.agent import MuZero
     from muzero.training.evaluation import EvalResult
 
-DESCRIPTION = "MuZero for Gymnasium environments with discrete actions (any observation space but images)."
+DESCRIPTION = "MuZero for Gymnasium environments with discrete actions (any observation space, images included)."
 
 
 def config_reference() -> str:
@@ -199,7 +199,10 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "is one, else generic; cartpole without --env)",
     )
     parser.add_argument(
-        "--env", default=None, metavar="ID", help="Gymnasium environment id (discrete actions, non-image observations)"
+        "--env",
+        default=None,
+        metavar="ID",
+        help="Gymnasium environment id (discrete actions; any observations, images included)",
     )
     parser.add_argument(
         "--env-kwargs",

@@ -99,7 +99,22 @@ def _render_frame(env: gym.Env, env_id: str) -> np.ndarray:
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise UserError(f"{env_id} rendered an array of shape {frame.shape}, not an (H, W, 3) RGB picture")
-    return frame.astype(np.uint8, copy=False)
+    return visible(frame)
+
+
+VISIBLE_SIDE = 160  # small pictures are blown up to about this many pixels a side
+
+
+def visible(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 a person can see: float pictures in [0, 1] (MinAtar's) brought to 0-255, and pictures
+    smaller than 160 pixels a side (MinAtar's 10x10) enlarged by a whole factor, each pixel a square."""
+    if np.issubdtype(frame.dtype, np.floating) and frame.size and float(frame.max()) <= 1.0:
+        frame = frame * 255.0
+    frame = np.clip(frame, 0, 255).astype(np.uint8, copy=False)
+    factor = VISIBLE_SIDE // max(frame.shape[:2])
+    if factor > 1:
+        frame = frame.repeat(factor, axis=0).repeat(factor, axis=1)
+    return frame
 
 
 def save_animation(frames: list[np.ndarray], path: str | Path, fps: int = 30) -> Path:

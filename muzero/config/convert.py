@@ -146,6 +146,8 @@ def parse_value(key: str, hint: Any, raw: str) -> Any:
             return float(raw.replace("_", ""))
     except ValueError:
         raise ConfigError(f"{key} expects {type_name(hint)}, got {raw!r}") from None
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":  # the TOML spelling "x" (or Python's 'x')
+        return raw[1:-1]
     return raw
 
 

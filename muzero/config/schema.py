@@ -20,7 +20,7 @@ VECTORIZATION = ("sync", "async")
 
 @dataclass(frozen=True)
 class EnvConfig(Section, key="env"):
-    id: str = param("CartPole-v1", "Gymnasium environment id (discrete actions; any observation space but images).")
+    id: str = param("CartPole-v1", "Gymnasium environment id (discrete actions; any observation space).")
     kwargs: tuple[str, ...] = param(
         (), "Keyword arguments for gymnasium.make, as key=value (command line: --env-kwargs k=v k=v)."
     )
@@ -38,6 +38,27 @@ class EnvConfig(Section, key="env"):
     reward_scale: float = param(
         1.0, "Rewards are multiplied by this before learning (returns are reported unscaled).", low=0.0, low_open=True
     )
+    frame_stack: int = param(
+        1,
+        "Images: the network reads this many of the newest frames, oldest first (an episode's first frame "
+        "repeated before it); replay stores each frame once and stacks by index (muzero.envs.stacking).",
+        low=1,
+    )
+    stack_actions: bool = param(
+        False,
+        "Images: the network also reads the one-hot actions that led to each stacked frame, as constant planes.",
+    )
+    image_channels: str = param(
+        "auto",
+        "Images of rank 3: where their channels are, 'last' (H, W, C), 'first' (C, H, W) or 'auto' (first when "
+        "the first axis is shorter than the last, as in (4, 84, 84); else last, as in MinAtar's (10, 10, 4)).",
+        choices=("auto", "first", "last"),
+    )
+    atari_preprocessing: bool | None = param(
+        None,
+        "ALE/ (Atari) environments: Gymnasium's AtariPreprocessing (grayscale, 84x84, frame skip 4 with max "
+        "pooling, up to 30 no-op starts, no terminal on life loss) on a frameskip-1 base; None = on for ALE/ ids.",
+    )
 
 
 @dataclass(frozen=True)
@@ -45,11 +66,18 @@ class NetworkConfig(Section, key="network"):
     kind: str = param(
         "auto",
         "Networks: 'mlp' (multilayer perceptrons over the flat observation), 'resnet' (residual convolutions over "
-        "board planes, a spatial hidden state; muzero.model.resnet) or 'auto' (resnet when the observation has a "
-        "grid of planes, as PettingZoo's board games do; mlp otherwise).",
+        "board planes or images, a spatial hidden state; muzero.model.resnet) or 'auto' (resnet when the "
+        "observation has a grid of planes, as PettingZoo's board games and images do; mlp otherwise).",
         choices=("auto", "mlp", "resnet"),
     )
     channels: int = param(32, "resnet: channels of every convolution of the towers.", low=1)
+    downsample: int | None = param(
+        None,
+        "resnet: stride-2 stages before the representation tower (each halves height and width); None = none "
+        "for boards and images of at most 16 pixels a side, else enough to bring the smaller side to 8 or less.",
+        low=0,
+        high=4,
+    )
     blocks: int = param(2, "resnet: residual blocks in the representation and in the dynamics tower.", low=0)
     latent_size: int = param(32, "mlp: size of the hidden state s (resnet: channels x height x width).", low=1)
     hidden_size: int = param(

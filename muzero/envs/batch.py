@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from muzero.envs.make import EnvSource, EnvSpec, legal_actions_from_info
+from muzero.envs.spaces import storage_dtype
 
 __all__ = ["BatchEnv", "EnvSource", "EnvSpec", "EnvStep"]
 
@@ -46,11 +47,12 @@ class BatchEnv:
         self.num_envs = num_envs
         self.num_actions = int(self.vector_env.single_action_space.n)
         self.observation_size = int(self.vector_env.single_observation_space.shape[0])
+        self.dtype = storage_dtype(self.vector_env.single_observation_space)  # float32; uint8 for pixels
         self._returns = np.zeros(num_envs)
         self._lengths = np.zeros(num_envs, np.int64)
         obs, info = self.vector_env.reset(seed=seed)
         self.vector_env.action_space.seed(seed)
-        self.observation = np.asarray(obs, np.float32).reshape(num_envs, self.observation_size)
+        self.observation = np.asarray(obs, self.dtype).reshape(num_envs, self.observation_size)
         self.legal_actions = legal_actions_from_info(info, num_envs, self.num_actions)  # (B, A) bool or None
 
     @property
@@ -68,16 +70,16 @@ class BatchEnv:
         done = terminated | truncated
         self._returns += reward
         self._lengths += 1
-        final_observation = np.zeros((self.num_envs, self.observation_size), np.float32)
+        final_observation = np.zeros((self.num_envs, self.observation_size), self.dtype)
         episode_return = np.zeros(self.num_envs)
         episode_length = np.zeros(self.num_envs, np.int64)
         if done.any():
             final = info["final_obs"]
             for i in np.flatnonzero(done):
-                final_observation[i] = np.asarray(final[i], np.float32)
+                final_observation[i] = np.asarray(final[i], self.dtype)
             episode_return[done], episode_length[done] = self._returns[done], self._lengths[done]
             self._returns[done], self._lengths[done] = 0.0, 0
-        self.observation = np.asarray(obs, np.float32).reshape(self.num_envs, self.observation_size)
+        self.observation = np.asarray(obs, self.dtype).reshape(self.num_envs, self.observation_size)
         self.legal_actions = legal_actions_from_info(info, self.num_envs, self.num_actions)
         return EnvStep(
             self.observation.copy(), reward, terminated, truncated, final_observation, episode_return, episode_length

@@ -4,10 +4,15 @@
 (training) the same way, checks their spaces once, and turns Gymnasium's many failure modes
 into one-line ``EnvironmentNotSupported`` messages: an unknown id (with close matches), a missing
 optional dependency (with the extra that installs it), a keyword argument the environment
-rejects, a continuous action space or image observations.
+rejects, a continuous action space, an image too large to learn from.
+
+Families that must be registered first are registered on demand: ``MinAtar/...`` (the ``minatar``
+extra) and ``ALE/...`` (the ``atari`` extra). Atari environments get Gymnasium's ``AtariPreprocessing``
+(``env.atari_preprocessing``; ``ATARI_PREPROCESSING``) on a frameskip-1 base. Image environments can
+have their frames stacked (``env.frame_stack``, ``muzero.envs.stacking.FrameStack``).
 
 Every environment it returns is wrapped in Gymnasium's ``FlattenObservation``, so what the
-networks read is always one flat float vector per observation (see ``muzero.envs.spaces``).
+networks read is always one flat vector per observation (see ``muzero.envs.spaces``).
 """
 
 from __future__ import annotations
@@ -23,11 +28,26 @@ import numpy as np
 from gymnasium.wrappers import FlattenObservation, TimeLimit
 
 from muzero.envs.games.aec import SelfPlayEnv, is_game, short_name
-from muzero.envs.spaces import check_action_space, check_observation_space
+from muzero.envs.spaces import check_action_space, check_observation_space, is_image_space
+from muzero.envs.stacking import FrameStack
 from muzero.errors import EnvironmentNotSupported
 
 # Optional dependencies some Gymnasium environments need, and the muzero extra that installs each.
-EXTRAS = {"box2d": "box2d", "pygame": "box2d", "mujoco": "mujoco", "ale_py": "atari"}
+EXTRAS = {"box2d": "box2d", "pygame": "box2d", "mujoco": "mujoco", "ale_py": "atari", "cv2": "atari"}
+
+# Gymnasium's AtariPreprocessing as muzero applies it to ALE/ environments (the DQN and Atari 100k conventions):
+# up to 30 no-op actions at reset, an action repeated for 4 frames with the last two max-pooled, grayscale,
+# 84x84, uint8 (scaled in the network), and a lost life is not the end of an episode. The base environment
+# runs at frameskip 1 without sticky actions, so that frame skipping happens once, here.
+ATARI_PREPROCESSING = {
+    "noop_max": 30,
+    "frame_skip": 4,
+    "screen_size": 84,
+    "terminal_on_life_loss": False,
+    "grayscale_obs": True,
+    "scale_obs": False,
+}
+ATARI_BASE_KWARGS = {"frameskip": 1, "repeat_action_probability": 0.0}
 
 VECTORIZATION_MODES = ("sync", "async")
 
@@ -81,6 +101,10 @@ class EnvSource:
         kwargs: dict[str, Any] | None = None,
         max_episode_steps: int | None = None,
         factory: Callable[..., gym.Env] | None = None,
+        frame_stack: int = 1,
+        stack_actions: bool = False,
+        image_channels: str = "auto",
+        atari_preprocessing: bool | None = None,
     ) -> None:
         if env_id is None and factory is None:
             raise ValueError("an environment needs an id or a factory")
@@ -88,6 +112,11 @@ class EnvSource:
         self.kwargs = dict(kwargs or {})
         self.max_episode_steps = max_episode_steps
         self.factory = factory
+        self.frame_stack = frame_stack
+        self.stack_actions = stack_actions
+        self.image_channels = image_channels
+        is_atari = factory is None and env_id is not None and env_id.startswith("ALE/")
+        self.atari = is_atari if atari_preprocessing is None else bool(atari_preprocessing and is_atari)
         self.name = env_id if env_id else getattr(factory, "__name__", "custom environment")
         self.game = short_name(env_id) if factory is None and is_game(env_id) else None
         if self.game is not None:
@@ -95,8 +124,22 @@ class EnvSource:
 
     @classmethod
     def from_config(cls, env_config: Any, factory: Callable[..., gym.Env] | None = None) -> EnvSource:
-        """From an ``EnvConfig`` (id, kwargs, max_episode_steps); a factory, if given, replaces the id."""
-        return cls(env_config.id, parse_env_kwargs(env_config.kwargs), env_config.max_episode_steps, factory)
+        """From an ``EnvConfig`` (id, kwargs, limit, image settings); a factory, if given, replaces the id."""
+        return cls(
+            env_config.id,
+            parse_env_kwargs(env_config.kwargs),
+            env_config.max_episode_steps,
+            factory,
+            frame_stack=env_config.frame_stack,
+            stack_actions=env_config.stack_actions,
+            image_channels=env_config.image_channels,
+            atari_preprocessing=env_config.atari_preprocessing,
+        )
+
+    @property
+    def stacked(self) -> bool:
+        """Whether observations go through ``FrameStack`` (frames or actions stacked)."""
+        return self.frame_stack > 1 or self.stack_actions
 
     # -- single environments ------------------------------------------------------------------------------------
 
@@ -105,11 +148,16 @@ class EnvSource:
         env = self._build(render_mode)
         try:
             check_action_space(self.name, env.action_space)
-            check_observation_space(self.name, env.observation_space)
+            check_observation_space(self.name, env.observation_space, self.image_channels)
+            if self.stacked and not is_image_space(env.observation_space):
+                raise EnvironmentNotSupported(
+                    f"env.frame_stack and env.stack_actions need image observations; {self.name}'s are "
+                    f"{env.observation_space}: leave them at 1 and false"
+                )
         except EnvironmentNotSupported:
             env.close()
             raise
-        return env
+        return FrameStack(env, self.frame_stack, self.stack_actions) if self.stacked else env
 
     def make(self, render_mode: str | None = None) -> gym.Env:
         """The environment with flat observations, as training, evaluation and rendering see it."""
@@ -118,6 +166,7 @@ class EnvSource:
     def spec(self) -> EnvSpec:
         env = self.make_raw()
         try:
+            check_image_values(self.name, env)
             spec = env.spec
             limit = _time_limit(env)
             return EnvSpec(
@@ -134,11 +183,17 @@ class EnvSource:
     def _build(self, render_mode: str | None) -> gym.Env:
         if self.factory is not None:
             return self._from_factory(render_mode)
+        register_family(self.env_id)
         kwargs = self._make_kwargs()
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
         try:
-            return gym.make(self.env_id, **kwargs)
+            env = gym.make(self.env_id, **kwargs)
+            if self.atari:
+                env = gym.wrappers.AtariPreprocessing(env, **ATARI_PREPROCESSING)
+                if self.max_episode_steps is not None:  # counted in agent steps, outside the frame skipping
+                    env = TimeLimit(env, self.max_episode_steps)
+            return env
         except (gym.error.DependencyNotInstalled, ImportError) as error:  # before gym.error.Error, its base
             raise EnvironmentNotSupported(_missing_dependency(self.env_id, error)) from None
         except gym.error.Error as error:
@@ -150,6 +205,8 @@ class EnvSource:
     def _make_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gymnasium.make``: the user's, and the time limit."""
         kwargs = dict(self.kwargs)
+        if self.atari:  # ALE truncates at 108,000 frames itself; a user's limit is applied outside the skipping
+            return ATARI_BASE_KWARGS | kwargs
         limit = self.max_episode_steps
         if limit is None:
             registered = gym.registry.get(self.env_id)
@@ -194,7 +251,7 @@ class EnvSource:
         vector_kwargs = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
         if mode == "async":
             vector_kwargs["context"] = "fork"
-        if self.factory is None:
+        if self.factory is None and not (self.atari or self.stacked):
             kwargs = self._make_kwargs()
             return gym.make_vec(
                 self.env_id,
@@ -206,6 +263,52 @@ class EnvSource:
             )
         vector_class = gym.vector.SyncVectorEnv if mode == "sync" else gym.vector.AsyncVectorEnv
         return vector_class([self.make for _ in range(num_envs)], **vector_kwargs)
+
+
+def register_family(env_id: str) -> None:
+    """Register the environments of ``muzero/``, ``MinAtar/`` and ``ALE/`` ids with Gymnasium (their packages
+    do not on import); a missing package is a one-line error naming the extra that installs it."""
+    if env_id in gym.registry:
+        return
+    family = env_id.split("/", 1)[0] if "/" in env_id else None
+    if family == "muzero":  # muzero's own: muzero/PixelGrid-v0
+        from muzero.envs import pixel_grid
+
+        pixel_grid.register()
+    elif family == "MinAtar":
+        try:
+            import minatar.gym
+        except ImportError:
+            raise EnvironmentNotSupported(
+                f'{env_id} needs the optional dependency minatar; install it with: pip install "muzero[minatar]"'
+            ) from None
+        minatar.gym.register_envs()
+    elif family == "ALE":
+        try:
+            import ale_py
+        except ImportError:
+            raise EnvironmentNotSupported(
+                f'{env_id} needs the optional dependency ale-py; install it with: pip install "muzero[atari]"'
+            ) from None
+        gym.register_envs(ale_py)
+
+
+def check_image_values(name: str, env: gym.Env) -> None:
+    """A float image environment's first observation must lie inside its space's bounds, which tell the network
+    how to scale it (``muzero.envs.spaces.image_scale``)."""
+    space = env.observation_space
+    frame = space.spaces[0] if isinstance(space, gym.spaces.Tuple) and isinstance(env, FrameStack) else space
+    if not is_image_space(frame) or not np.issubdtype(frame.dtype, np.floating):
+        return
+    observation, _ = env.reset(seed=0)
+    values = np.asarray(observation[0] if isinstance(observation, tuple) else observation)
+    low, high = float(values.min()), float(values.max())
+    if low < float(frame.low.min()) or high > float(frame.high.max()):
+        raise EnvironmentNotSupported(
+            f"{name}'s image values reach [{low:g}, {high:g}], outside its observation space's bounds "
+            f"[{float(frame.low.min()):g}, {float(frame.high.max()):g}] (muzero scales images by their bounds): "
+            f"declare the true bounds, or rescale the images to [0, 1] or [0, 255]"
+        )
 
 
 def _time_limit(env: gym.Env) -> int | None:

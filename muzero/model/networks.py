@@ -91,9 +91,13 @@ class Network(nn.Module):
 class MuZeroNetwork(Network):
     """h, g and f for flat vector observations and a discrete action space."""
 
-    def __init__(self, observation_size: int, num_actions: int, config: NetworkConfig) -> None:
+    def __init__(
+        self, observation_size: int, num_actions: int, config: NetworkConfig, input_scale: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
         self.observation_size = observation_size
+        # (D,) what each observation value is multiplied by first (images read by the MLPs: pixels by 1/255).
+        self.register_buffer("input_scale", input_scale, persistent=False)
         self.num_actions = num_actions
         self.latent_size = config.latent_size
         # A config whose supports are still to be chosen from the environment (the Trainer does that
@@ -124,6 +128,8 @@ class MuZeroNetwork(Network):
 
     def represent(self, observation: torch.Tensor) -> torch.Tensor:
         """h: (B, D) observations -> (B, L) hidden states in [0, 1]."""
+        if self.input_scale is not None:
+            observation = observation.float() * self.input_scale
         return scale_hidden_state(self.representation_net(observation))
 
     def dynamics(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,22 +1,28 @@
-"""h, g and f as residual convolutional networks, for observations laid out on a grid (board planes).
+"""h, g and f as residual convolutional networks, for observations laid out on a grid: board planes and images.
 
 The flat observation vector that replay and search carry stays as it is; a ``PlaneLayout`` says where
-the grid lies in it. The representation reshapes the grid to (C, H, W), broadcasts every other feature
-of the vector (in a game, the one-hot player to move) to constant planes, and runs a residual tower.
-The hidden state is spatial, (channels, H, W), min-max scaled to [0, 1] per sample, and travels to the
-search flattened, (B, channels * H * W), so the tree and the learner need not know its shape.
+the grid lies in it (``muzero.envs.spaces.plane_layout`` finds it). The representation reshapes the grid
+to (S * C, H, W) (S stacked frames of C channels, channels last or first in the vector), multiplies it by
+the layout's scale (pixels: 1/255, once, here), broadcasts every other feature of the vector (in a game,
+the one-hot player to move; with stacked actions, their one-hot codes) to constant planes, and runs a
+residual tower. Large images are first downsampled by stride-2 stages (EfficientZero's stack: a
+stride-2 convolution, a stride-2 residual block, then average pooling; ``network.downsample``), small
+ones (MinAtar's 10x10, boards) keep their full resolution. The hidden state is spatial,
+(channels, h, w), min-max scaled to [0, 1] per sample, and travels to the search flattened,
+(B, channels * h * w), so the tree and the learner need not know its shape.
 
 The dynamics reads the hidden state with the action drawn as planes on the same grid:
 
-- ``cell``: one action per cell (tic-tac-toe: A = H * W): a one-hot plane of the cell;
-- ``column``: one action per column (Connect Four: A = W): the whole column lit;
-- ``planes``: anything else: A constant planes, the action's one all ones.
+- ``cell``: a board with one action per cell (tic-tac-toe: A = H * W): a one-hot plane of the cell;
+- ``column``: a board with one action per column (Connect Four: A = W): the whole column lit;
+- ``planes``: images, downsampled states, and anything else: A constant planes, the action's one all ones.
 
 The heads reduce the state with a 1x1 convolution, then linear layers, to policy logits, a
 categorical value and a categorical reward (``muzero.model.support``).
 
-Letters: B batch, D flat observation size, C grid channels, E other features, H, W grid height and width,
-F channels of the tower (``network.channels``), P action planes, A actions, V and R support bins.
+Letters: B batch, D flat observation size, S stacked frames, C channels per frame, E other features, H, W grid
+height and width, h, w those of the hidden state, F channels of the tower (``network.channels``), P action
+planes, A actions, V and R support bins.
 """
 
 from __future__ import annotations
@@ -33,27 +39,71 @@ from muzero.model.networks import DEFAULT_REWARD_SUPPORT, DEFAULT_VALUE_SUPPORT,
 HEAD_CHANNELS = 2  # channels the 1x1 convolution of each head keeps (AlphaZero's policy head has 2)
 
 
+MAX_DOWNSAMPLE = 4  # EfficientZero's stack has four stride-2 stages (96 pixels -> 6)
+FULL_RESOLUTION_SIDE = 16  # images whose smaller side is at most this keep their resolution (MinAtar: 10)
+DOWNSAMPLED_SIDE = 8  # otherwise halve until the smaller side is at most this (84 -> 6, 64 -> 8)
+
+
 class PlaneLayout(NamedTuple):
-    """Where a (height, width, channels) grid, channels last, lies inside a flat observation of ``size`` values."""
+    """Where a grid of ``frames`` stacked (height, width, channels) frames lies inside a flat observation of
+    ``size`` values: frames one after another, each channels last (or first, ``channels_first``)."""
 
     height: int
     width: int
-    channels: int
+    channels: int  # C, per frame
     offset: int  # index of the grid's first value in the flat vector
     size: int  # D, the whole flat vector
+    frames: int = 1  # S
+    channels_first: bool = False
+    scale: float = 1.0  # the network multiplies the grid by this (1/255 for uint8 pixels)
+    image: bool = False  # an image (muzero.envs.spaces.is_image_space), not board planes
 
     @property
     def cells(self) -> int:
         return self.height * self.width
 
     @property
+    def planes(self) -> int:
+        """S * C, the grid's planes."""
+        return self.frames * self.channels
+
+    @property
     def extra(self) -> int:
         """E, the values of the vector outside the grid."""
-        return self.size - self.cells * self.channels
+        return self.size - self.cells * self.planes
 
 
-def action_encoding(num_actions: int, layout: PlaneLayout) -> str:
+def downsample_stages(layout: PlaneLayout, setting: int | None) -> int:
+    """Stride-2 stages before the representation's tower: ``setting``, or when None (auto) none for boards
+    and images whose smaller side is at most 16, else enough to bring that side to 8 or less (at most 4)."""
+    if setting is not None:
+        return setting
+    side = min(layout.height, layout.width)
+    if not layout.image or side <= FULL_RESOLUTION_SIDE:
+        return 0
+    stages = 0
+    while side > DOWNSAMPLED_SIDE and stages < MAX_DOWNSAMPLE:
+        side, stages = halved(side), stages + 1
+    return stages
+
+
+def halved(side: int) -> int:
+    """A side after one stride-2 stage (3x3 kernels, padding 1): ceil(side / 2)."""
+    return (side + 1) // 2
+
+
+def hidden_shape(layout: PlaneLayout, stages: int) -> tuple[int, int]:
+    """(h, w) of the hidden state after ``stages`` stride-2 stages."""
+    h, w = layout.height, layout.width
+    for _ in range(stages):
+        h, w = halved(h), halved(w)
+    return h, w
+
+
+def action_encoding(num_actions: int, layout: PlaneLayout, stages: int = 0) -> str:
     """How an action is drawn for the dynamics: 'cell', 'column' or 'planes' (see the module's doc)."""
+    if layout.image or stages:
+        return "planes"
     if num_actions == layout.cells:
         return "cell"
     if num_actions == layout.width:
@@ -61,10 +111,10 @@ def action_encoding(num_actions: int, layout: PlaneLayout) -> str:
     return "planes"
 
 
-def action_planes(num_actions: int, layout: PlaneLayout) -> torch.Tensor:
-    """(A, P, H, W) the planes of every action, looked up by index in the dynamics."""
-    h, w = layout.height, layout.width
-    encoding = action_encoding(num_actions, layout)
+def action_planes(num_actions: int, layout: PlaneLayout, stages: int = 0) -> torch.Tensor:
+    """(A, P, h, w) the planes of every action, looked up by index in the dynamics."""
+    h, w = hidden_shape(layout, stages)
+    encoding = action_encoding(num_actions, layout, stages)
     if encoding == "cell":
         return torch.eye(num_actions).view(num_actions, 1, h, w)
     if encoding == "column":
@@ -86,9 +136,9 @@ class ConvNorm(nn.Module):
     behaves the same in the search's batches of one and in training batches, with no train/eval modes.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, norm: bool) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, norm: bool, stride: int = 1) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=not norm)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=not norm)
         self.norm = nn.GroupNorm(1, out_channels) if norm else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,15 +149,43 @@ class ConvNorm(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """x -> relu(x + norm(conv(relu(norm(conv(x))))))."""
+    """x -> relu(x + norm(conv(relu(norm(conv(x)))))); with a stride of 2 (and new channels) the first
+    convolution downsamples and x takes a strided 1x1 convolution to the new shape."""
 
-    def __init__(self, channels: int, norm: bool) -> None:
+    def __init__(self, channels: int, norm: bool, in_channels: int | None = None, stride: int = 1) -> None:
         super().__init__()
-        self.first = ConvNorm(channels, channels, 3, norm)
+        in_channels = channels if in_channels is None else in_channels
+        self.first = ConvNorm(in_channels, channels, 3, norm, stride)
         self.second = ConvNorm(channels, channels, 3, norm)
+        reshaped = stride != 1 or in_channels != channels
+        self.shortcut = ConvNorm(in_channels, channels, 1, norm, stride) if reshaped else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x + self.second(torch.relu(self.first(x))))
+        skip = x if self.shortcut is None else self.shortcut(x)
+        return torch.relu(skip + self.second(torch.relu(self.first(x))))
+
+
+class Downsample(nn.Module):
+    """``stages`` stride-2 stages from ``in_channels`` to F channels (EfficientZero's stack for Atari frames):
+    a stride-2 convolution to F/2 channels and a residual block; a stride-2 residual block to F and one more;
+    then 3x3 average pooling with stride 2, each but the last followed by a residual block."""
+
+    def __init__(self, in_channels: int, channels: int, stages: int, norm: bool) -> None:
+        super().__init__()
+        half = max(1, channels // 2)
+        layers: list[nn.Module] = [ConvNorm(in_channels, half, 3, norm, stride=2), nn.ReLU(), ResidualBlock(half, norm)]
+        if stages >= 2:
+            layers += [ResidualBlock(channels, norm, in_channels=half, stride=2), ResidualBlock(channels, norm)]
+        else:
+            layers.append(ConvNorm(half, channels, 1, norm))
+        for stage in range(3, stages + 1):
+            layers.append(nn.AvgPool2d(3, stride=2, padding=1))
+            if stage < MAX_DOWNSAMPLE:
+                layers.append(ResidualBlock(channels, norm))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
 
 
 class Tower(nn.Module):
@@ -152,16 +230,25 @@ class ResNetMuZeroNetwork(Network):
         self.observation_size = layout.size
         self.num_actions = num_actions
         self.channels = config.channels
-        self.latent_size = config.channels * layout.cells  # the flattened hidden state the search carries
+        self.stages = downsample_stages(layout, config.downsample)
+        self.hidden_height, self.hidden_width = hidden_shape(layout, self.stages)
+        cells = self.hidden_height * self.hidden_width
+        self.latent_size = config.channels * cells  # the flattened hidden state the search carries
         self.value_support_size = config.value_support_size or DEFAULT_VALUE_SUPPORT
         self.reward_support_size = config.reward_support_size or DEFAULT_REWARD_SUPPORT
-        self.action_encoding = action_encoding(num_actions, layout)
-        planes = action_planes(num_actions, layout)
+        self.action_encoding = action_encoding(num_actions, layout, self.stages)
+        planes = action_planes(num_actions, layout, self.stages)
         self.register_buffer("action_planes", planes, persistent=False)
         # Kept for the bridge and the learner, which find the network's device from it.
         self.register_buffer("action_one_hot", torch.eye(num_actions), persistent=False)
-        cells, width, norm = layout.cells, config.channels, config.layer_norm
-        self.representation_net = Tower(layout.channels + layout.extra, width, config.blocks, norm)
+        width, norm = config.channels, config.layer_norm
+        in_channels = layout.planes + layout.extra
+        if self.stages:
+            self.downsample_net = Downsample(in_channels, width, self.stages, norm)
+            in_channels = width
+        else:
+            self.downsample_net = None
+        self.representation_net = Tower(in_channels, width, config.blocks, norm)
         self.dynamics_net = Tower(width + planes.shape[1], width, config.blocks, norm)
         self.reward_head = Head(width, cells, config.hidden_size, 1, 2 * self.reward_support_size + 1)
         self.policy_head = Head(width, cells, config.hidden_size, 0, num_actions)
@@ -173,37 +260,48 @@ class ResNetMuZeroNetwork(Network):
             head.zero_output()
 
     def grid(self, observation: torch.Tensor) -> torch.Tensor:
-        """(B, D) flat observations -> (B, C + E, H, W): the grid's planes, then each other feature as a plane."""
+        """(B, D) flat observations -> (B, S * C + E, H, W) float: the grid's planes (oldest frame first,
+        scaled), then each other feature as a plane."""
         layout = self.layout
-        batch = observation.shape[0]
-        end = layout.offset + layout.cells * layout.channels
-        planes = observation[:, layout.offset : end].view(batch, layout.height, layout.width, layout.channels)
-        planes = planes.permute(0, 3, 1, 2)
+        batch, h, w = observation.shape[0], layout.height, layout.width
+        observation = observation.float()  # uint8 pixels arrive as they are stored
+        end = layout.offset + layout.cells * layout.planes
+        planes = observation[:, layout.offset : end]
+        if layout.channels_first:
+            planes = planes.reshape(batch, layout.planes, h, w)
+        else:
+            planes = planes.reshape(batch, layout.frames, h, w, layout.channels).permute(0, 1, 4, 2, 3)
+            planes = planes.reshape(batch, layout.planes, h, w)
+        if layout.scale != 1.0:
+            planes = planes * layout.scale
         if layout.extra == 0:
             return planes
         extra = torch.cat([observation[:, : layout.offset], observation[:, end:]], dim=1)
-        extra = extra[:, :, None, None].expand(-1, -1, layout.height, layout.width)
+        extra = extra[:, :, None, None].expand(-1, -1, h, w)
         return torch.cat([planes, extra], dim=1)
 
     def _spatial(self, state: torch.Tensor) -> torch.Tensor:
-        return state.view(state.shape[0], self.channels, self.layout.height, self.layout.width)
+        return state.view(state.shape[0], self.channels, self.hidden_height, self.hidden_width)
 
     def represent(self, observation: torch.Tensor) -> torch.Tensor:
-        """h: (B, D) observations -> (B, F * H * W) hidden states in [0, 1]."""
-        return scale_spatial_state(self.representation_net(self.grid(observation))).flatten(1)
+        """h: (B, D) observations -> (B, F * h * w) hidden states in [0, 1]."""
+        x = self.grid(observation)
+        if self.downsample_net is not None:
+            x = self.downsample_net(x)
+        return scale_spatial_state(self.representation_net(x)).flatten(1)
 
     def dynamics(self, state: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """g: (B, F * H * W) states and (B,) actions -> (B, F * H * W) next states and (B, R) reward logits."""
+        """g: (B, F * h * w) states and (B,) actions -> (B, F * h * w) next states and (B, R) reward logits."""
         spatial = self._spatial(state)
         out = self.dynamics_net(torch.cat([spatial, self.action_planes[action.long()]], dim=1))
         return scale_spatial_state(out).flatten(1), self.reward_head(out)
 
     def predict(self, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """f: (B, F * H * W) states -> (B, A) policy logits and (B, V) value logits."""
+        """f: (B, F * h * w) states -> (B, A) policy logits and (B, V) value logits."""
         spatial = self._spatial(state)
         return self.policy_head(spatial), self.value_head(spatial)
 
     def project(self, state: torch.Tensor, with_head: bool) -> torch.Tensor:
-        """(B, F * H * W) states -> (B, P) projections for the consistency loss."""
+        """(B, F * h * w) states -> (B, P) projections for the consistency loss."""
         projection = self.projection_net(state)
         return self.projection_head(projection) if with_head else projection

@@ -1,14 +1,17 @@
 """Named configurations, kept as data: one TOML file per preset in this folder.
 
 A preset file holds a ``[preset]`` table (``description``, and ``env_id`` when it is tuned for
-one environment) and any configuration sections to override (``[search]``, ``[learner]``, ...)
-with the keys that ``muzero train --help`` lists. Like rl-zoo's hyperparameter files, presets are
-keyed by environment id: ``muzero train --env ID`` picks the preset tuned for ID when there is
-one and the ``generic`` preset otherwise; ``--preset NAME`` picks one by name.
+one environment, or a list of ids and shell-style patterns for a family of them, the first a
+plain id: ``["MinAtar/Breakout-v1", "MinAtar/*-v1"]``) and any configuration sections to override
+(``[search]``, ``[learner]``, ...) with the keys that ``muzero train --help`` lists. Like rl-zoo's
+hyperparameter files, presets are keyed by environment id: ``muzero train --env ID`` picks the
+preset tuned for ID when there is one (an exact id before a pattern) and the ``generic`` preset
+otherwise; ``--preset NAME`` picks one by name.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import tomllib
 from functools import cache
 from importlib import resources
@@ -49,15 +52,25 @@ def preset_info(name: str) -> dict[str, Any]:
     return info
 
 
+def preset_env_ids(name: str) -> list[str]:
+    """The ids and patterns a preset is tuned for ([] for one tuned for none); the first is a plain id."""
+    ids = preset_info(name).get("env_id", [])
+    return [ids] if isinstance(ids, str) else list(ids)
+
+
 def preset_for_env(env_id: str) -> str | None:
-    """The name of the preset tuned for ``env_id``, if there is one."""
-    return next((name for name in preset_names() if preset_info(name).get("env_id") == env_id), None)
+    """The name of the preset tuned for ``env_id``, if there is one: one naming it, else one whose pattern fits."""
+    names = preset_names()
+    exact = next((name for name in names if env_id in preset_env_ids(name)), None)
+    if exact is not None:
+        return exact
+    return next((n for n in names if any(fnmatch.fnmatchcase(env_id, p) for p in preset_env_ids(n)[1:])), None)
 
 
 def get_preset(name: str, env_id: str | None = None) -> Config:
     """The preset's configuration; ``env_id`` (if given) replaces the environment it names."""
     data = {key: value for key, value in _preset_data(name).items() if key != "preset"}
-    env_id = env_id or preset_info(name).get("env_id")
+    env_id = env_id or next(iter(preset_env_ids(name)), None)
     if env_id is not None:
         data.setdefault("env", {})["id"] = env_id
     try:

@@ -15,8 +15,13 @@ data would otherwise push every fall out of replay, and it forgets what failure 
 rows are sampled with all the others, or, with ``end_reservoir_share`` > 0, make up that fixed
 share of every batch however many there are.
 
+Observations are stored as they travel: float32, or uint8 for pixels (``dtype``). With frame
+stacking (``muzero.envs.stacking``) a row keeps only its newest frame, in a frame ring S - 1 rows
+longer than the row ring (so every row's oldest frame is still there), with the action that led to
+it and its episode's first position; sampling rebuilds each stack by index with the wrapper's rule.
+
 Letters: E environments, L rows per environment, D observation size, A actions, B batch,
-K unroll steps, n TD steps.
+K unroll steps, n TD steps, S stacked frames, F flat frame size.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from muzero.config import ReplayConfig
+from muzero.envs.stacking import Stacking
 from muzero.replay.sum_tree import SumTree
 from muzero.replay.targets import bootstrap_offsets, n_step_value_targets, reward_targets
 
@@ -50,17 +56,41 @@ ValueFn = Callable[[np.ndarray], np.ndarray]  # (M, D) observations -> (M,) valu
 
 
 class ReplayBuffer:
-    def __init__(self, num_envs: int, observation_size: int, num_actions: int, config: ReplayConfig) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        observation_size: int,
+        num_actions: int,
+        config: ReplayConfig,
+        dtype: np.dtype | type = np.float32,
+        stacking: Stacking | None = None,
+    ) -> None:
         self.config = config
         self.num_envs = num_envs
+        self.observation_size = observation_size
         self.rows_per_env = max(2, config.capacity // num_envs)
+        if stacking is not None and config.end_reservoir:
+            raise ValueError("replay.end_reservoir does not work with env.frame_stack > 1 yet: set one of them off")
+        if stacking is not None and stacking.size != observation_size:
+            raise ValueError(f"stacked observations have {stacking.size} values, the environment's {observation_size}")
         # Rings num_envs.. hold copies of episode endings (the end reservoir); they never act.
         self.reservoir_rings = -(-config.end_reservoir // self.rows_per_env) if config.end_reservoir else 0
         self.end_tail_steps = min(config.end_tail_steps, self.rows_per_env - 1)
         self.ends_kept = 0
         num_rings = num_envs + self.reservoir_rings
         shape = (num_rings, self.rows_per_env)
-        self.observation = np.zeros((*shape, observation_size), np.float32)  # (E, L, D)
+        self.stacking = stacking
+        if stacking is None:
+            self.observation = np.zeros((*shape, observation_size), dtype)  # (E, L, D)
+            self.observation_fields: tuple[str, ...] = ("observation",)
+        else:
+            self.frames_per_env = self.rows_per_env + stacking.frames - 1
+            frame_shape = (num_rings, self.frames_per_env)
+            self.frame = np.zeros((*frame_shape, stacking.frame_size), dtype)  # (E, L + S - 1, F)
+            self.frame_action = np.full(frame_shape, -1, np.int16)  # (E, L + S - 1) action that led to it, -1 none
+            # (E, L + S - 1) earlier frames of its episode, counted up to S - 1: its stack's padding starts there.
+            self.frame_depth = np.zeros(frame_shape, np.uint8)
+            self.observation_fields = ("frame", "frame_action", "frame_depth")
         self.action = np.zeros(shape, np.int32)  # (E, L)
         self.reward = np.zeros(shape, np.float32)  # (E, L) reward after the row's action
         self.policy = np.zeros((*shape, num_actions), np.float32)  # (E, L, A)
@@ -91,8 +121,8 @@ class ReplayBuffer:
         """Append one searched step for every environment (or for the M rings ``envs``): arrays (E, D), (E, A),
         (E,), (E,), (E,) (M in place of E)."""
         envs = np.arange(self.num_envs) if envs is None else np.asarray(envs, np.int64)
+        self._write_observation(envs, observation)
         slot = self._claim(envs)
-        self.observation[envs, slot] = observation
         self.policy[envs, slot] = policy
         self.value[envs, slot] = value
         self.action[envs, slot] = action
@@ -108,9 +138,9 @@ class ReplayBuffer:
         envs = np.asarray(envs, np.int64)
         if len(envs) == 0:
             return
+        self._write_observation(envs, final_observation)
         slot = self._claim(envs)
         final_position = self.head[envs] - 1
-        self.observation[envs, slot] = final_observation
         self.policy[envs, slot] = 0.0
         self.value[envs, slot] = np.where(terminated, 0.0, final_value)
         self.action[envs, slot] = 0
@@ -151,6 +181,33 @@ class ReplayBuffer:
             first = max(self.episode_start[e], end - self.rows_per_env + 1)
             self.episode_end[e, np.arange(first, end + 1) % self.rows_per_env] = end
         self.episode_start[envs] = self.head[envs]
+
+    def _write_observation(self, envs: np.ndarray, observation: np.ndarray) -> None:
+        """Store the observations (M, D) of the rows ``envs`` are about to claim (at their heads)."""
+        position = self.head[envs]
+        if self.stacking is None:
+            self.observation[envs, position % self.rows_per_env] = observation
+            return
+        slot = position % self.frames_per_env
+        self.frame[envs, slot] = self.stacking.newest(np.asarray(observation))
+        depth = position - self.episode_start[envs]
+        previous = self.action[envs, (position - 1) % self.rows_per_env]
+        self.frame_action[envs, slot] = np.where(depth > 0, previous, -1)
+        self.frame_depth[envs, slot] = np.minimum(depth, self.stacking.frames - 1)
+
+    def observations_at(self, env: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """(..., D) the observations of rows at absolute ``position`` of rings ``env`` (arrays of one shape, or
+        broadcastable); with frame stacking each stack is rebuilt from its frames."""
+        env, position = np.broadcast_arrays(np.asarray(env, np.int64), np.asarray(position, np.int64))
+        if self.stacking is None:
+            return self.observation[env, position % self.rows_per_env]
+        frames, ring = self.stacking.frames, self.frames_per_env
+        first = (position - self.frame_depth[env, position % ring])[..., None]  # (..., 1) or S - 1 back
+        stack = position[..., None] - (frames - 1) + np.arange(frames)  # (..., S) oldest first
+        envs = env[..., None]
+        images = self.frame[envs, np.maximum(stack, first) % ring]  # (..., S, F): the first frame repeated before it
+        actions = np.where(stack >= first, self.frame_action[envs, stack % ring], -1)
+        return self.stacking.build(images, actions)
 
     def _claim(self, envs: np.ndarray) -> np.ndarray:
         """Advance each env's head by one row; returns the physical slots, cleared of what they held."""
@@ -245,7 +302,7 @@ class ReplayBuffer:
         if value_fn is None:
             boot_values = self.value[boot_rows].astype(np.float64)
         else:
-            observations = self.observation[boot_rows].reshape(-1, self.observation.shape[-1])
+            observations = self.observations_at(env[:, None], boot).reshape(-1, self.observation_size)
             boot_values = np.asarray(value_fn(observations), np.float64).reshape(boot.shape)
         target_value, value_mask = n_step_value_targets(
             rewards, boot_values, steps_to_end, terminal, td_steps, discount
@@ -267,7 +324,7 @@ class ReplayBuffer:
         weight = (self.num_samplable * probabilities) ** (-self.config.priority_beta)
         weight = (weight / weight.max()).astype(np.float32)
         return TrainingBatch(
-            observation=self.observation[env, slot],
+            observation=self.observations_at(env, start),
             actions=actions.astype(np.int64),
             target_value=target_value,
             value_mask=value_mask,
@@ -275,7 +332,7 @@ class ReplayBuffer:
             reward_mask=reward_mask,
             target_policy=target_policy,
             policy_mask=policy_mask,
-            next_observations=self.observation[unroll_rows][:, 1:],
+            next_observations=self.observations_at(env[:, None], unroll[:, 1:]),
             next_observation_mask=inside[:, 1:],
             weight=weight,
             index=index,
@@ -283,7 +340,7 @@ class ReplayBuffer:
 
     def nbytes(self) -> int:
         arrays = [
-            self.observation,
+            *(getattr(self, name) for name in self.observation_fields),
             self.action,
             self.reward,
             self.policy,
@@ -297,7 +354,14 @@ class ReplayBuffer:
         return sum(a.nbytes for a in arrays)
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _STATE_FIELDS} | {
+        """Everything replay holds, its rings cut to the slots ever written (a checkpoint early in a run is
+        small however large the capacity); ``load_state_dict`` reads it into a new buffer of the same shape."""
+        written = int(self.head.max())
+        state = {}
+        for name in (*self.observation_fields, *_STATE_FIELDS):
+            array = getattr(self, name)
+            state[name] = array[:, :written] if array.ndim > 1 else array
+        return state | {
             "tree_nodes": self.tree.nodes,
             "max_priority": self.max_priority,
             "num_samplable": self.num_samplable,
@@ -306,12 +370,23 @@ class ReplayBuffer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name in _STATE_FIELDS:
+        for name in (*self.observation_fields, *_STATE_FIELDS):
+            if name not in state:
+                raise ValueError(f"replay state has no field {name} (saved with other frame stacking?)")
             current = getattr(self, name)
             value = np.asarray(state[name], dtype=current.dtype)
-            if value.shape != current.shape:
+            fits = value.shape == current.shape or (
+                value.ndim > 1
+                and value.shape[0] == current.shape[0]
+                and value.shape[2:] == current.shape[2:]
+                and value.shape[1] <= current.shape[1]
+            )
+            if not fits:
                 raise ValueError(f"replay field {name} has shape {value.shape}, expected {current.shape}")
-            current[...] = value
+            if value.ndim > 1:
+                current[:, : value.shape[1]] = value
+            else:
+                current[...] = value
         self.tree.nodes[...] = np.asarray(state["tree_nodes"], np.float64)
         self.max_priority = float(state["max_priority"])
         self.num_samplable = int(state["num_samplable"])
@@ -320,7 +395,6 @@ class ReplayBuffer:
 
 
 _STATE_FIELDS = (
-    "observation",
     "action",
     "reward",
     "policy",

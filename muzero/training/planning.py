@@ -20,7 +20,7 @@ from muzero.envs.spaces import plane_layout
 from muzero.errors import ConfigError
 from muzero.model.bridge import NetworkModel
 from muzero.model.networks import MuZeroNetwork, Network
-from muzero.model.resnet import ResNetMuZeroNetwork
+from muzero.model.resnet import PlaneLayout, ResNetMuZeroNetwork
 from muzero.model.true_rules import TrueRulesModel
 
 
@@ -46,15 +46,28 @@ def search_model(config: Config, model: NetworkModel) -> NetworkModel:
 def build_network(config: Config, observation_space: gym.Space, num_actions: int) -> Network:
     """The networks that ``network.kind`` asks for: 'auto' takes the residual network when the observation has
     a grid of planes (``plane_layout``), else the MLPs, which flat observations always get."""
-    kind, layout = config.network.kind, plane_layout(observation_space)
+    kind = config.network.kind
+    env = config.env
+    layout = plane_layout(observation_space, env.frame_stack, env.image_channels, env.stack_actions)
     if kind == "resnet" and layout is None:
         raise ValueError(
-            f"network.kind = 'resnet' needs observations with a grid of planes (a Box of rank 3, channels last); "
-            f"this environment's are {observation_space}: use network.kind = 'mlp'"
+            f"network.kind = 'resnet' needs observations with a grid of planes (board planes or an image: "
+            f"muzero.envs.spaces); this environment's are {observation_space}: use network.kind = 'mlp'"
         )
     if kind == "mlp" or layout is None:
-        return MuZeroNetwork(int(gym.spaces.flatdim(observation_space)), num_actions, config.network)
+        size = int(gym.spaces.flatdim(observation_space))
+        return MuZeroNetwork(size, num_actions, config.network, input_scale(layout))
     return ResNetMuZeroNetwork(layout, num_actions, config.network)
+
+
+def input_scale(layout: PlaneLayout | None) -> torch.Tensor | None:
+    """(D,) the scale of each flat value when the MLPs read an image (its pixels scaled, the rest as it is), else
+    None: what the residual network does inside ``grid``."""
+    if layout is None or layout.scale == 1.0:
+        return None
+    scale = torch.ones(layout.size)
+    scale[layout.offset : layout.offset + layout.cells * layout.planes] = layout.scale
+    return scale
 
 
 def build_model(

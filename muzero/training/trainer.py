@@ -9,6 +9,7 @@ as solved. The loop knows nothing of files or terminals: an ``Observer`` receive
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,8 +25,9 @@ from muzero.config import Config
 from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec
 from muzero.envs.games.opponents import opponents_for
 from muzero.envs.make import max_abs_reward
-from muzero.envs.spaces import ObservationEncoder, space_to_plain
-from muzero.errors import CheckpointError
+from muzero.envs.spaces import ObservationEncoder, space_to_plain, storage_dtype
+from muzero.envs.stacking import Stacking
+from muzero.errors import CheckpointError, ConfigError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device, torch_settings
 from muzero.model.support import support_sizes
@@ -93,6 +95,37 @@ def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config
     )
 
 
+REPLAY_MEMORY_SHARE = 0.5  # replay may take at most this share of the machine's memory
+
+
+def build_replay(config: Config, spec: EnvSpec, rings: int) -> ReplayBuffer:
+    """Replay for the run: observations stored as they travel (uint8 pixels, else float32), stacked frames
+    stored once (``muzero.envs.stacking``); refused (one line) when it would not fit in memory."""
+    dtype = storage_dtype(spec.observation_space)
+    stacking = None
+    if config.env.frame_stack > 1:
+        frames, codes = config.env.frame_stack, spec.num_actions if config.env.stack_actions else 0
+        stacking = Stacking(frames, spec.observation_size // frames - codes, codes)
+    per_row = (stacking.frame_size if stacking else spec.observation_size) * dtype.itemsize
+    needed = config.replay.capacity * per_row
+    available = machine_memory()
+    if available and needed > REPLAY_MEMORY_SHARE * available:
+        raise ConfigError(
+            f"replay.capacity = {config.replay.capacity:,} observations of {per_row:,} bytes need "
+            f"{needed / 2**30:.1f} GiB, more than half this machine's {available / 2**30:.1f} GiB: "
+            "lower replay.capacity"
+        )
+    return ReplayBuffer(rings, spec.observation_size, spec.num_actions, config.replay, dtype, stacking)
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory (0 where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 class Trainer:
     def __init__(
         self,
@@ -112,9 +145,7 @@ class Trainer:
         self.network = self.model.network
         self.discount = self.model.discount  # per move: -gamma in a two-player game
         self.learner = Learner(self.network, config.learner)
-        self.replay = ReplayBuffer(
-            self.replay_rings(), self.spec.observation_size, self.spec.num_actions, config.replay
-        )
+        self.replay = build_replay(config, self.spec, self.replay_rings())
         self.envs = BatchEnv(self.source, config.env.num_envs, self.generators.env_seed, config.env.vectorization)
         self.actor = Actor(
             self.envs,
