@@ -14,6 +14,7 @@ observation in float32 would.
     python benchmarks/memory.py --minutes 30
     python benchmarks/memory.py --minutes 30 --backend ray --actors 2
     python benchmarks/memory.py --minutes 20 --preset minatar --capacity 20000
+    python benchmarks/memory.py --images-only   # the image sizes alone, no training
 """
 
 from __future__ import annotations
@@ -78,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("inprocess", "ray"), default="inprocess")
     parser.add_argument("--actors", type=int, default=2, help="Ray self-play actors (default 2)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--images-only", action="store_true", help="only replay's bytes per image transition")
     args = parser.parse_args(argv)
+    if args.images_only:
+        report = {"image_bytes_per_transition": image_bytes_per_transition(), "provenance": provenance(None)}
+        print(json.dumps(report, indent=2))
+        return 0
 
     sets = [*args.sets, f"replay.capacity={args.capacity}", "run.max_env_steps=1000000000"]
     sets += [f"run.max_minutes={args.minutes}", f"distributed.backend={args.backend}"]

@@ -292,7 +292,26 @@ def memory_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def image_memory_view(result: dict[str, Any]) -> Table:
+    """``memory.py --images-only``: replay's bytes per transition for each image observation it sizes."""
+    columns = ["observation", "bytes a transition, as stored", "as float32 stacks", "saved", "GiB a million"]
+    rows = []
+    for r in result["image_bytes_per_transition"]:
+        stored, plain = r["bytes_per_transition"], r["float32_stacks_bytes_per_transition"]
+        rows.append(
+            [
+                r["observation"],
+                _number(stored),
+                _number(plain),
+                f"{plain / stored:.1f}x",
+                f"{r['gib_per_million_transitions']:g}",
+            ]
+        )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "image_memory": image_memory_view,
     "memory": memory_view,
     "scaling": scaling_view,
     "scaling_model": scaling_model_view,

@@ -25,6 +25,7 @@ SETS = (
     "learner.batch_size=64",
     "acting.train_ratio=0.5",
     "acting.min_replay_size=200",
+    "run.threads=1",  # as calibrated: another thread count takes other (equally valid) steps
 )
 
 
@@ -39,4 +40,4 @@ def test_pixel_grid_is_learned_from_its_pixels_within_3000_env_steps():
     trainer.run()
     trained = trainer.evaluate(100, seed_offset=-10_000)
     assert untrained.mean <= 0.2, untrained.mean
-    assert trained.mean >= 0.75, trained.mean
+    assert trained.mean >= 0.75, (untrained.mean, trained.mean)

@@ -13,7 +13,13 @@ import muzero
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Import name -> distribution name, where they differ.
-DISTRIBUTION = {"PIL": "pillow", "tensorboardX": "tensorboardx", "imageio_ffmpeg": "imageio", "yaml": "pyyaml"}
+DISTRIBUTION = {
+    "PIL": "pillow",
+    "tensorboardX": "tensorboardx",
+    "imageio_ffmpeg": "imageio",
+    "yaml": "pyyaml",
+    "ale_py": "ale-py",
+}
 
 
 def declared() -> dict[str, set[str]]:
