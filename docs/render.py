@@ -310,8 +310,53 @@ def image_memory_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def _at(evaluations: list[dict[str, Any]], steps: int) -> str:
+    found = [e for e in evaluations if e["env_steps"] == steps]
+    return f"{found[0]['mean']:.2f}" if found else "—"
+
+
+def minatar_view(result: dict[str, Any]) -> Table:
+    """``solve_minatar.py``'s outputs (one, or a mapping of labels to several): a row per game, agent and seed,
+    with the 100-episode greedy mean at 100k environment steps and, for the baselines, at 1M."""
+    outputs = [result] if "games" in result else list(result.values())
+    columns = ["game", "agent", "seed", "environment steps", "training time", "greedy mean, 100k", "greedy mean, 1M"]
+    rows = []
+    for output in outputs:
+        for game, entry in output["games"].items():
+            for run in entry.get("muzero", {}).get("runs", []):
+                at_100k = run["final_eval_mean"] if run["total_env_steps"] == 100_000 else None
+                minutes = f"{run['training_seconds'] / 60:.1f} min"
+                rows.append(
+                    [
+                        game,
+                        "muzero (minatar preset)",
+                        str(run["seed"]),
+                        _number(run["total_env_steps"]),
+                        minutes,
+                        "—" if at_100k is None else f"**{at_100k:.2f}**",
+                        "—",
+                    ]
+                )
+            for run in entry.get("baselines", []):
+                last = run["evaluations"][-1]
+                minutes = f"{last['seconds'] / 60:.1f} min"
+                rows.append(
+                    [
+                        game,
+                        f"SB3 {run['algo'].upper()}",
+                        str(run["seed"]),
+                        _number(last["env_steps"]),
+                        minutes,
+                        _at(run["evaluations"], 100_000),
+                        _at(run["evaluations"], 1_000_000),
+                    ]
+                )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
     "image_memory": image_memory_view,
+    "minatar": minatar_view,
     "memory": memory_view,
     "scaling": scaling_view,
     "scaling_model": scaling_model_view,
