@@ -14,6 +14,13 @@ that Python's own environment: Stable-Baselines3 is no dependency of muzero), ev
 
 The issue's targets read off this: muzero at 100k at least twice DQN's return at 100k, and at least
 DQN's return at 1M. Timings are only comparable one run at a time (``--set run.threads=1`` for one core).
+
+Every finished run leaves its result in the runs directory (``benchmark_result.json`` in a muzero run's
+directory, ``baselines/*.json`` for the baselines, each with the commit that produced it), and a run cut
+short is continued from its checkpoint: the same command, run again in a later session, picks up where
+the last one stopped and reads finished runs back, so the report covers runs that do not fit one session.
+Two invocations may share a runs directory (say, ``--skip-muzero`` on one core and the muzero runs on the
+other); a last invocation with everything finished prints the whole report.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,24 +58,51 @@ def eval_curve(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def cached(path: Path, produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A run's result, kept in ``path``: finished runs are read back, so that one invocation can span sessions.
+
+    Each result carries the commit it was produced at; delete the file to run it again.
+    """
+    if path.exists():
+        print(f"{path}: finished before, read back", file=sys.stderr, flush=True)
+        return json.loads(path.read_text())
+    commit = provenance(None)["commit"]  # the code the run starts with
+    result = {**produce(), "commit": commit}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    return result
+
+
 def muzero_runs(game: str, seeds: list[int], sets: list[str], runs_dir: Path) -> list[dict[str, Any]]:
     runs = []
     for seed in seeds:
         env_id = f"MinAtar/{game}-v1"
-        run = train_one(env_id, seed, None, sets, [], None, str(runs_dir))
-        run["curve"] = eval_curve(runs_dir / env_id.replace("/", "_") / f"seed{seed}")
-        runs.append(run)
-        print(json.dumps({k: v for k, v in run.items() if k != "curve"}), file=sys.stderr, flush=True)
+        run_dir = runs_dir / env_id.replace("/", "_") / f"seed{seed}"
+
+        def produce(env_id: str = env_id, seed: int = seed, run_dir: Path = run_dir) -> dict[str, Any]:
+            # train_one continues a run that a session's end cut short (its checkpoint holds the clock)
+            run = train_one(env_id, seed, None, sets, [], None, str(runs_dir))
+            return {**run, "curve": eval_curve(run_dir)}
+
+        runs.append(cached(run_dir / "benchmark_result.json", produce))
+        print(json.dumps({k: v for k, v in runs[-1].items() if k != "curve"}), file=sys.stderr, flush=True)
     return runs
 
 
-def baseline_runs(python: str, game: str, algos: list[str], seeds: list[int], at: list[int]) -> list[dict]:
+def baseline_runs(
+    python: str, game: str, algos: list[str], seeds: list[int], at: list[int], runs_dir: Path
+) -> list[dict]:
     runs = []
     for algo in algos:
         for seed in seeds:
             command = [python, str(BASELINES), "--game", game, "--algo", algo, "--seed", str(seed), "--at"]
-            result = subprocess.run([*command, *map(str, at)], capture_output=True, text=True, check=True)
-            runs.append(json.loads(result.stdout))
+            command += map(str, at)
+
+            def produce(command: list[str] = command) -> dict[str, Any]:
+                return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+            budgets = "-".join(map(str, sorted(at)))
+            runs.append(cached(runs_dir / "baselines" / f"{game}-{algo}-seed{seed}-at{budgets}.json", produce))
             print(json.dumps(runs[-1]["evaluations"]), file=sys.stderr, flush=True)
     return runs
 
@@ -105,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.baselines_python:
             baseline_seeds = list(range(args.first_seed, args.first_seed + args.baseline_seeds))
             entry["baselines"] = baseline_runs(
-                args.baselines_python, game, args.baselines, baseline_seeds, args.baseline_at
+                args.baselines_python, game, args.baselines, baseline_seeds, args.baseline_at, Path(args.runs_dir)
             )
         report["games"][game] = entry
     threads = next((int(s.split("=", 1)[1]) for s in reversed(args.sets) if s.startswith("run.threads=")), None)

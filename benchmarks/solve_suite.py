@@ -66,10 +66,14 @@ def train_one(
         final = None if result is None else result.summary()
         solved = result is not None and trainer.is_solved(result)
     else:
-        from muzero.app.runner import start_run, train
+        from muzero.app.runner import resume_run, start_run, train
 
         run_dir = Path(runs_dir) / config.env.id.replace("/", "_") / f"seed{seed}"
-        trainer = start_run(config, run_dir, preset)
+        if (run_dir / "config.json").exists():  # a run cut short (a session's end): continue it
+            print(f"resuming {run_dir}", file=sys.stderr, flush=True)
+            trainer = resume_run(run_dir, [], None)
+        else:
+            trainer = start_run(config, run_dir, preset)
         outcome = train(
             trainer, run_dir, progress=False, artifacts=False, callback=CallbackList(default_callbacks(config))
         )
