@@ -31,7 +31,7 @@ from numba import njit
 from muzero.config import SearchConfig
 from muzero.search.loop import masked_softmax
 from muzero.search.protocol import RootOutput, SearchOutput
-from muzero.search.tree import UNEXPANDED, Tree, descend
+from muzero.search.tree import UNEXPANDED, Tree, descend, select_outcome
 
 Q_EPSILON = 1e-8  # smallest (max - min) of a node's completed Q used to rescale it to [0, 1]
 
@@ -95,7 +95,7 @@ class GumbelPolicy:
                 gumbel = self.config.gumbel_scale * self.rng.gumbel(size=(batch, num_actions))
         score = np.where(tree.root_legal, gumbel + logits, -np.inf)
         prior = masked_softmax(root.prior_logits, tree.root_legal)
-        tree.children_prior[:, 0] = prior
+        tree.children_prior[:, 0, : tree.num_actions] = prior
         simulations = tree.node_visits.shape[1] - 1
         table = schedule_table(num_actions, self.config.gumbel_max_considered, simulations)
         considered = tree.root_legal.sum(axis=1)  # rows of the table: legal actions per tree
@@ -139,7 +139,7 @@ class GumbelPolicy:
 @njit(cache=True, inline="always")
 def completed_q(tree, legal, b, node):
     """(A,) completed Q of a node's actions (see the module's docstring), the sum and the max of their visits."""
-    num_actions = tree.children_index.shape[2]
+    num_actions = tree.root_legal.shape[1]
     q = np.zeros(num_actions)
     visits = np.zeros(num_actions)
     total_visits = 0.0
@@ -193,11 +193,16 @@ def select_leaves_gumbel(arrays, root_score, considered_visits, c_visit, c_scale
     the root action of this simulation must have.
     """
     tree = Tree(*arrays)
-    num_actions = tree.children_index.shape[2]
+    num_actions = tree.root_legal.shape[1]
     all_legal = np.ones(num_actions, np.bool_)
     for b in range(tree.children_index.shape[0]):
         node = 0
         while True:
+            if tree.node_is_chance[b, node]:  # an afterstate: the outcome by sigma / (N + 1), as in pUCT's walk
+                node = descend(tree, b, node, select_outcome(tree, b, node), out_parent, out_action)
+                if node == UNEXPANDED:
+                    break
+                continue
             legal = tree.root_legal[b] if node == 0 else all_legal
             q, visits, total_visits, most_visits = completed_q(tree, legal, b, node)
             sigma = sigma_q(q, legal, most_visits, c_visit, c_scale)
@@ -241,7 +246,7 @@ def root_policy_and_action(arrays, root_logits, root_score, c_visit, c_scale, ou
     """The improved policy softmax(logits + sigma(completed Q)) over legal root actions, and the action
     taken: the best g + logits + sigma among the most visited root actions. ``arrays`` is ``tuple(tree)``."""
     tree = Tree(*arrays)
-    num_actions = tree.children_index.shape[2]
+    num_actions = tree.root_legal.shape[1]
     for b in range(tree.children_index.shape[0]):
         legal = tree.root_legal[b]
         q, visits, _, most_visits = completed_q(tree, legal, b, 0)

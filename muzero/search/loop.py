@@ -11,7 +11,13 @@ simulation is three steps for all B trees at once:
 and the policy finishes by reading the searched trees into a ``SearchOutput``, with an action.
 No Python loop runs over trees.
 
-Letters: B batch, N nodes per tree (simulations + 1), A actions, D observation size, L embedding size.
+With a ``StochasticModel`` the expansion has two kinds: a leaf edge out of a decision node leads to
+an afterstate (``afterstate_inference``: no reward, discount 1, sigma as the new node's prior over
+codes), one out of a chance node to a state (``chance_inference``). The trees of a batch need not
+agree, so each kind is one batched call over the trees that need it: at most two calls a simulation.
+
+Letters: B batch, N nodes per tree (simulations + 1), A actions, C chance codes, W = A + C child slots,
+D observation size, L embedding size.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from muzero.search.protocol import Model, RecurrentOutput, RootOutput, SearchOutput
+from muzero.search.protocol import Model, RecurrentOutput, RootOutput, SearchOutput, StochasticModel
 from muzero.search.tree import Tree, expand_and_backup
 
 Plan = TypeVar("Plan")
@@ -70,7 +76,8 @@ def start_search(
     """The root inference and a tree for ``num_simulations`` expansions, its root visited once (prior: the policy's)."""
     root = model.initial_inference(observation)
     batch, num_actions = root.prior_logits.shape
-    tree = Tree.allocate(batch, num_simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype)
+    codes = model.num_chance_codes if isinstance(model, StochasticModel) else 0
+    tree = Tree.allocate(batch, num_simulations + 1, num_actions, root.embedding.shape[-1], root.embedding.dtype, codes)
     if legal_actions is not None:
         legal = np.asarray(legal_actions, bool)
         if legal.shape != (batch, num_actions) or not legal.any(axis=1).all():
@@ -102,8 +109,11 @@ def expand(
     model: Model, tree: Tree, new_node: int, rows: np.ndarray, parent: np.ndarray, action: np.ndarray
 ) -> RecurrentOutput:
     """Evaluate (parent, action) of every tree (``rows`` is 0..B-1) with one batched model call, attach
-    ``new_node`` and back it up."""
-    step = model.recurrent_inference(tree.embeddings[rows, parent], action)
+    ``new_node`` and back it up. ``action`` is a child slot (a code's slot below a chance node)."""
+    if tree.children_index.shape[2] > tree.num_actions:
+        step = expand_with_chance(model, tree, new_node, rows, parent, action)
+    else:
+        step = model.recurrent_inference(tree.embeddings[rows, parent], action)
     tree.embeddings[:, new_node] = step.embedding
     expand_and_backup(
         tuple(tree),
@@ -116,6 +126,32 @@ def expand(
         _f64(step.value),
     )
     return step
+
+
+def expand_with_chance(
+    model: StochasticModel, tree: Tree, new_node: int, rows: np.ndarray, parent: np.ndarray, action: np.ndarray
+) -> RecurrentOutput:
+    """The new nodes of a tree with chance nodes, as one (B,) ``RecurrentOutput`` with (B, W) prior logits: an
+    afterstate below each decision leaf (reward 0, discount 1, sigma in the code slots), a state below each
+    chance leaf (the model's reward and discount, the policy in the action slots); ``new_node`` is marked."""
+    num_actions = tree.num_actions
+    batch, width = len(rows), tree.children_index.shape[2]
+    after = ~tree.node_is_chance[rows, parent]  # (B,) the leaf edge leaves a decision node: an afterstate
+    tree.node_is_chance[:, new_node] = after
+    reward, discount, value = np.zeros(batch), np.ones(batch), np.zeros(batch)
+    logits = np.full((batch, width), -np.inf)
+    embedding = np.empty_like(tree.embeddings[:, new_node])
+    if after.any():
+        out = model.afterstate_inference(tree.embeddings[after, parent[after]], action[after])
+        value[after], embedding[after] = out.value, out.embedding
+        logits[after, num_actions:] = out.chance_logits
+    state = ~after
+    if state.any():
+        out = model.chance_inference(tree.embeddings[state, parent[state]], action[state] - num_actions)
+        reward[state], discount[state], value[state] = out.reward, out.discount, out.value
+        embedding[state] = out.embedding
+        logits[state, :num_actions] = out.prior_logits
+    return RecurrentOutput(reward, discount, logits, value, embedding)
 
 
 def _f64(x: np.ndarray) -> np.ndarray:

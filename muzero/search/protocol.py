@@ -5,16 +5,22 @@ The search sees a model only through two functions with typed outputs, as in mct
     initial_inference(observation)          -> RootOutput
     recurrent_inference(embedding, action)  -> RecurrentOutput (with a per-transition discount)
 
+A model of an environment with chance (Stochastic MuZero, Antonoglou et al. 2022; a
+``StochasticModel``) splits the second into a deterministic afterstate and a chance outcome:
+
+    afterstate_inference(embedding, action)    -> AfterstateOutput (Q of the afterstate, sigma over codes)
+    chance_inference(afterstate, code)         -> RecurrentOutput
+
 The loop (``muzero.search.loop``), its selection policies (``puct``, ``gumbel``) and the reference
 search all import these types from here, and this module imports nothing of the search: no module
 of ``muzero.search`` needs another in a circle.
 
-Letters: B batch, A actions, L embedding size.
+Letters: B batch, A actions, C chance codes, L embedding size (states and afterstates alike).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,12 +39,37 @@ class RecurrentOutput(NamedTuple):
     embedding: np.ndarray  # (B, L)
 
 
+class AfterstateOutput(NamedTuple):
+    """What an action leads to before chance acts: the afterstate, its value, the distribution of outcomes."""
+
+    chance_logits: np.ndarray  # (B, C) logits of sigma(c | afterstate)
+    value: np.ndarray  # (B,) Q(afterstate): the value of taking the action, to the player who took it
+    embedding: np.ndarray  # (B, L) the afterstate
+
+
 class Model(Protocol):
     """What the search needs of a model: numpy in, typed numpy out."""
 
     def initial_inference(self, observation: np.ndarray) -> RootOutput: ...
 
     def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput: ...
+
+
+@runtime_checkable
+class StochasticModel(Protocol):
+    """A model whose transitions pass through chance: state -(action)-> afterstate -(code)-> state.
+
+    The edge into an afterstate carries no reward and discount 1; the chance edge out of it carries the
+    transition's reward and discount. ``num_chance_codes`` is C.
+    """
+
+    num_chance_codes: int
+
+    def initial_inference(self, observation: np.ndarray) -> RootOutput: ...
+
+    def afterstate_inference(self, embedding: np.ndarray, action: np.ndarray) -> AfterstateOutput: ...
+
+    def chance_inference(self, afterstate: np.ndarray, code: np.ndarray) -> RecurrentOutput: ...
 
 
 class SearchOutput(NamedTuple):

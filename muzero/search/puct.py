@@ -25,7 +25,7 @@ from numba import njit
 from muzero.config import SearchConfig
 from muzero.search.loop import masked_softmax
 from muzero.search.protocol import RootOutput, SearchOutput
-from muzero.search.tree import UNEXPANDED, Tree, descend
+from muzero.search.tree import UNEXPANDED, Tree, descend, select_outcome
 
 
 class PuctPlan(NamedTuple):
@@ -50,7 +50,7 @@ class MuZeroPolicy:
         if self.rng is not None and fraction > 0:
             noise = dirichlet_noise(self.rng, tree.root_legal, self.config.dirichlet_alpha)
             prior = (1.0 - fraction) * prior + fraction * noise
-        tree.children_prior[:, 0] = prior
+        tree.children_prior[:, 0, : tree.num_actions] = prior
         return PuctPlan(prior)
 
     def select(
@@ -150,7 +150,7 @@ def node_q_range(tree, legal, b, node):
     parent_value = tree.node_value_sum[b, node] / tree.node_visits[b, node]
     q_min = parent_value
     q_max = parent_value
-    for a in range(tree.children_index.shape[2]):
+    for a in range(tree.root_legal.shape[1]):
         if legal[a]:
             _, q = child_stats(tree, b, node, a, parent_value)
             q_min = min(q_min, q)
@@ -166,7 +166,7 @@ def select_action(tree, q_min, q_max, legal, b, node, c1, c2, q_floor):
     exploration = (c1 + math.log((parent_visits + c2 + 1.0) / c2)) * math.sqrt(parent_visits)
     best_action = -1
     best_score = -np.inf
-    for a in range(tree.children_index.shape[2]):
+    for a in range(tree.root_legal.shape[1]):
         if not legal[a]:
             continue
         visits, q = child_stats(tree, b, node, a, parent_value)
@@ -183,21 +183,26 @@ def select_leaves(arrays, c1, c2, q_floor, per_node, out_parent, out_action):
     (parent, action) into the (B,) outputs. Q is normalised by the tree-wide bounds, or with ``per_node`` by
     each node's own range.
 
+    At a chance node the outcome is chosen by ``tree.select_outcome`` instead.
+
     ``select_action`` and ``node_q_range`` are left for LLVM to inline: inlined by Numba instead
     (``inline="always"``), they made this kernel take more than twice as long.
     """
     tree = Tree(*arrays)
-    num_actions = tree.children_index.shape[2]
+    num_actions = tree.root_legal.shape[1]
     all_legal = np.ones(num_actions, np.bool_)
     for b in range(tree.children_index.shape[0]):
         node = 0
         legal = tree.root_legal[b]
         while True:
-            if per_node:
-                q_min, q_max = node_q_range(tree, legal, b, node)
+            if tree.node_is_chance[b, node]:
+                action = select_outcome(tree, b, node)
             else:
-                q_min, q_max = tree.q_bounds[b, 0], tree.q_bounds[b, 1]
-            action = select_action(tree, q_min, q_max, legal, b, node, c1, c2, q_floor)
+                if per_node:
+                    q_min, q_max = node_q_range(tree, legal, b, node)
+                else:
+                    q_min, q_max = tree.q_bounds[b, 0], tree.q_bounds[b, 1]
+                action = select_action(tree, q_min, q_max, legal, b, node, c1, c2, q_floor)
             node = descend(tree, b, node, action, out_parent, out_action)
             if node == UNEXPANDED:
                 break

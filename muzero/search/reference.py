@@ -14,7 +14,7 @@ import numpy as np
 
 from muzero.config import SearchConfig
 from muzero.search.gumbel import halving_schedule  # the plan itself, not how it is walked
-from muzero.search.protocol import Model
+from muzero.search.protocol import Model, StochasticModel
 
 
 class Node:
@@ -26,6 +26,7 @@ class Node:
         self.discount = 0.0
         self.embedding: np.ndarray | None = None
         self.raw_value = 0.0  # the network's value when the node was expanded (Gumbel's mixed value)
+        self.is_chance = False  # an afterstate: its children are chance outcomes, keyed by code
         self.children: dict[int, Node] = {}
 
     def expanded(self) -> bool:
@@ -88,10 +89,7 @@ def run_mcts_reference(
         while node.expanded():
             action, node = select_child(node, stats, config)
             path.append(node)
-        parent = path[-2]
-        step = model.recurrent_inference(parent.embedding[None], np.array([action], np.int32))
-        expand_node(node, step.embedding[0], float(step.reward[0]), float(step.discount[0]), step.prior_logits[0])
-        backpropagate(path, float(step.value[0]), stats)
+        backpropagate(path, expand_leaf(model, path[-2], action, node), stats)
 
     visits = np.zeros(num_actions, np.int64)
     for a, child in root.children.items():
@@ -99,8 +97,34 @@ def run_mcts_reference(
     return visits, root.value()
 
 
+def expand_leaf(model: Model, parent: Node, action: int, node: Node) -> float:
+    """Expand ``node``, reached from ``parent`` by ``action`` (a code below a chance node); returns its value.
+
+    Below a decision node of a stochastic model the node is an afterstate: no reward, discount 1, Q(as) as its
+    value and sigma as its children's priors."""
+    index = np.array([action], np.int32)
+    if isinstance(model, StochasticModel) and not parent.is_chance:
+        after = model.afterstate_inference(parent.embedding[None], index)
+        expand_node(node, after.embedding[0], 0.0, 1.0, after.chance_logits[0])
+        node.is_chance = True
+        return float(after.value[0])
+    if isinstance(model, StochasticModel):
+        step = model.chance_inference(parent.embedding[None], index)
+    else:
+        step = model.recurrent_inference(parent.embedding[None], index)
+    expand_node(node, step.embedding[0], float(step.reward[0]), float(step.discount[0]), step.prior_logits[0])
+    return float(step.value[0])
+
+
+def select_outcome(node: Node) -> tuple[int, Node]:
+    """At a chance node, the code maximising sigma(c) / (N(c) + 1) (mctx's rule); the lowest code wins ties."""
+    return max(node.children.items(), key=lambda item: (item[1].prior / (item[1].visit_count + 1), -item[0]))
+
+
 def select_child(node: Node, stats: MinMaxStats, config: SearchConfig) -> tuple[int, Node]:
-    """The child with the highest pUCT score; the lowest action wins ties."""
+    """The child with the highest pUCT score; the lowest action wins ties. At a chance node, ``select_outcome``."""
+    if node.is_chance:
+        return select_outcome(node)
     if config.q_normalization == "node":
         # The node's own range: its value and its children's Q.
         stats = MinMaxStats(config.q_range_floor)
@@ -182,10 +206,9 @@ def run_gumbel_reference(
         while node.expanded():
             action, node = gumbel_interior_child(node, config)
             path.append(node)
-        step = model.recurrent_inference(path[-2].embedding[None], np.array([action], np.int32))
-        expand_node(node, step.embedding[0], float(step.reward[0]), float(step.discount[0]), step.prior_logits[0])
-        node.raw_value = float(step.value[0])
-        backpropagate(path, float(step.value[0]), MinMaxStats(config.q_range_floor))
+        value = expand_leaf(model, path[-2], action, node)
+        node.raw_value = value
+        backpropagate(path, value, MinMaxStats(config.q_range_floor))
 
     sigma = gumbel_sigma(root, config)
     improved = np.zeros(num_actions)
@@ -225,7 +248,10 @@ def gumbel_sigma(node: Node, config: SearchConfig) -> dict[int, float]:
 
 
 def gumbel_interior_child(node: Node, config: SearchConfig) -> tuple[int, Node]:
-    """argmax_a pi'(a) - N(a) / (1 + sum_b N(b)), pi' = softmax(log prior + sigma); lowest action on ties."""
+    """argmax_a pi'(a) - N(a) / (1 + sum_b N(b)), pi' = softmax(log prior + sigma); lowest action on ties.
+    At a chance node, ``select_outcome``."""
+    if node.is_chance:
+        return select_outcome(node)
     sigma = gumbel_sigma(node, config)
     scores = {a: math.log(child.prior + 1e-30) + sigma[a] for a, child in node.children.items()}
     top = max(scores.values())
