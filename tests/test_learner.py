@@ -12,7 +12,14 @@ from muzero.config import LearnerConfig, NetworkConfig
 from muzero.model.networks import MuZeroNetwork
 from muzero.model.support import scalar_to_two_hot
 from muzero.replay.buffer import TrainingBatch
-from muzero.training.learner import COMPILE_MIN_STEPS, Learner, compile_cache_dir, cross_entropy, muzero_loss
+from muzero.training.learner import (
+    COMPILE_MIN_STEPS,
+    Learner,
+    LossWeights,
+    compile_cache_dir,
+    cross_entropy,
+    muzero_loss,
+)
 
 K = 3
 
@@ -46,7 +53,7 @@ def test_gradient_reaching_the_representation_carries_half_per_dynamics_step_and
     batch = only_value_at(step)
     parameters = list(network.representation_net.parameters())
 
-    total, _, _ = muzero_loss(network, batch, value_loss_weight=1.0)
+    total, _, _ = muzero_loss(network, batch, LossWeights(1.0))
     scaled = torch.autograd.grad(total, parameters)
 
     # The same loss term with no gradient scaling at all.
@@ -70,7 +77,7 @@ def test_masked_terms_contribute_nothing():
     network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
     batch = only_value_at(2)
     batch["value_mask"].zero_()
-    total, parts, _ = muzero_loss(network, batch, value_loss_weight=1.0)
+    total, parts, _ = muzero_loss(network, batch, LossWeights(1.0))
     assert total.item() == 0.0 and parts["value"].item() == 0.0
 
 
@@ -78,12 +85,12 @@ def test_importance_weights_scale_each_sample():
     torch.manual_seed(0)
     network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
     batch = only_value_at(1)
-    full, _, _ = muzero_loss(network, batch, 1.0)
+    full, _, _ = muzero_loss(network, batch, LossWeights(1.0))
     batch["weight"] = torch.zeros(8)
     batch["weight"][0] = 1.0
-    single, _, _ = muzero_loss(network, batch, 1.0)
+    single, _, _ = muzero_loss(network, batch, LossWeights(1.0))
     batch_one = {k: v[:1] for k, v in only_value_at(1).items()}
-    alone, _, _ = muzero_loss(network, batch_one, 1.0)
+    alone, _, _ = muzero_loss(network, batch_one, LossWeights(1.0))
     torch.testing.assert_close(single, alone / 8)
     assert full.item() != single.item()
 
@@ -139,7 +146,7 @@ def test_consistency_loss_compares_unrolled_states_with_the_observations_reached
     batch = only_value_at(0)
     batch["value_mask"].zero_()
     batch["next_observation_mask"][:, -1] = 0.0  # the last step lies past the episode's end
-    total, parts, _ = muzero_loss(network, batch, value_loss_weight=1.0, consistency_loss_weight=2.0)
+    total, parts, _ = muzero_loss(network, batch, LossWeights(1.0, consistency=2.0))
     state = network.represent(batch["observation"])
     expected = torch.zeros(8)
     for k in range(K - 1):
@@ -183,7 +190,7 @@ def test_consistency_target_branch_is_a_stop_gradient():
     network = MuZeroNetwork(4, 2, NetworkConfig(hidden_size=16, latent_size=8))
     batch = only_value_at(0)
     batch["value_mask"].zero_()
-    total, _, _ = muzero_loss(network, batch, value_loss_weight=1.0, consistency_loss_weight=1.0)
+    total, _, _ = muzero_loss(network, batch, LossWeights(1.0, consistency=1.0))
     total.backward()
     got = [p.grad.clone() for p in network.representation_net.parameters()]
 

@@ -40,3 +40,24 @@ def test_draw_search_from_a_real_state():
     svg, summary = draw_search(agent, seed=3, steps=4)
     assert summary["step"] == 4 and summary["nodes"] == 13 and sum(summary["visits"]) == 12
     assert svg.startswith("<svg") and svg.count("<circle") == 13
+
+
+def test_chance_nodes_are_squares_whose_edges_carry_codes_and_their_probabilities():
+    from tests.test_stochastic_search import gamble_model
+
+    output, tree = search_with_tree(
+        gamble_model(), np.zeros((1, 1), np.float32), SearchConfig(exploration_fraction=0.0), None, 40
+    )
+    nodes = tree_nodes(tree)
+    chance = [node for node in nodes if tree.node_is_chance[0, node]]
+    svg = tree_svg(tree, output, title="gamble")
+    assert chance and svg.count("<rect x=") == len(chance)
+    assert svg.count("<circle") == len(nodes) - len(chance)
+    outcomes = [(node, parent, slot) for node, (parent, slot, _) in nodes.items() if parent in chance]
+    assert outcomes
+    for node, parent, slot in outcomes:  # each outcome edge: its code, visits, sigma(c | as) and reward
+        code, sigma = slot - tree.num_actions, tree.children_prior[0, parent, slot]
+        assert f">c={code} N={tree.node_visits[0, node]}<" in svg
+        assert f"\u03c3={sigma:.2f}<" in svg
+    # (state 0, action 1) is an afterstate whose likelier code (sigma 0.9) leads on to state 1
+    assert "\u03c3=0.90<" in svg

@@ -16,6 +16,11 @@ taken: s_0 = h(o_t), (s_k, r̂_k) = g(s_{k-1}, a_{t+k-1}), v̂_k = value of f(s_
   A greedy trained agent rarely fails, so these episodes take a random action with probability
   ``epsilon`` (0.5) at each step.
 
+With a stochastic model (``network.dynamics = "stochastic"``) each step of the unroll goes through the
+afterstate of the action taken and then the chance code that the chance encoder gives the transition
+that actually happened, as training unrolls it: the report measures the model given the outcomes
+that occurred (the search itself weighs all codes by sigma).
+
 Episodes are played by the agent's own greedy search (no root noise), as evaluation plays them.
 """
 
@@ -100,7 +105,12 @@ def unroll(model, trajectory: dict[str, np.ndarray], max_k: int) -> dict[str, np
         alive = np.arange(positions - k)  # start positions with k real actions ahead
         if len(alive) == 0:
             break
-        step = model.recurrent_inference(np.ascontiguousarray(embedding[: len(alive)]), actions[alive + k - 1])
+        state, action = np.ascontiguousarray(embedding[: len(alive)]), actions[alive + k - 1]
+        if hasattr(model, "afterstate_inference"):  # stochastic: the observed outcome's code, as in training
+            codes = model.observed_codes(observations[alive + k - 1], observations[alive + k])
+            step = model.chance_inference(model.afterstate_inference(state, action).embedding, codes)
+        else:
+            step = model.recurrent_inference(state, action)
         embedding = step.embedding
         reward[alive, k], value[alive, k], latent[alive, k] = step.reward, step.value, step.embedding
     return {"reward": reward, "value": value, "latent": latent}

@@ -4,6 +4,10 @@ Every expanded node is a circle labelled with its visit count N and mean value V
 its action, the child's visit count, Q(s, a) = r + discount * V(child), the prior P(s, a) and the
 predicted reward r. The action the search chose at the root is drawn in red. Children are ordered
 by action; a tree of 25-50 simulations stays readable.
+
+With a stochastic model (``network.dynamics = "stochastic"``) the tree also holds chance nodes, the
+afterstates, drawn as squares: the edge into one carries the action (its reward is always 0), and each
+edge out of one a chance code c with its probability sigma(c | as) and the reward of that outcome.
 """
 
 from __future__ import annotations
@@ -83,9 +87,22 @@ def tree_svg(tree: Tree, output: SearchOutput, b: int = 0, title: str = "") -> s
             f'stroke="{colour}" stroke-width="{stroke:.1f}"/>'
         )
         label_y = y1 - RADIUS - 26
-        for i, line in enumerate(
-            (f"a={action} N={visits}", f"Q={_signed(q)} P={prior:.2f}", f"r={_signed(tree.node_reward[b, node])}")
-        ):
+        if tree.node_is_chance[b, parent]:  # an outcome of an afterstate: its code, sigma and reward
+            code = action - tree.num_actions
+            lines = (
+                f"c={code} N={visits}",
+                f"Q={_signed(q)} \u03c3={prior:.2f}",
+                f"r={_signed(tree.node_reward[b, node])}",
+            )
+        elif tree.node_is_chance[b, node]:  # into an afterstate: no reward
+            lines = (f"a={action} N={visits}", f"Q={_signed(q)} P={prior:.2f}", "")
+        else:
+            lines = (
+                f"a={action} N={visits}",
+                f"Q={_signed(q)} P={prior:.2f}",
+                f"r={_signed(tree.node_reward[b, node])}",
+            )
+        for i, line in enumerate(line for line in lines if line):
             parts.append(
                 f'<text x="{x1:.1f}" y="{label_y + 10 * i:.1f}" text-anchor="middle" fill="{colour}">{line}</text>'
             )
@@ -93,8 +110,15 @@ def tree_svg(tree: Tree, output: SearchOutput, b: int = 0, title: str = "") -> s
         cx, cy = position(node)
         visits = int(tree.node_visits[b, node])
         value = tree.node_value_sum[b, node] / visits
-        fill = "#ffe5e5" if node == 0 else "#eef3fb"
-        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{RADIUS}" fill="{fill}" stroke="#333333"/>')
+        if tree.node_is_chance[b, node]:
+            side = 2 * RADIUS
+            parts.append(
+                f'<rect x="{cx - RADIUS:.1f}" y="{cy - RADIUS:.1f}" width="{side}" height="{side}" fill="#fdf3dc" '
+                f'stroke="#333333"/>'
+            )
+        else:
+            fill = "#ffe5e5" if node == 0 else "#eef3fb"
+            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{RADIUS}" fill="{fill}" stroke="#333333"/>')
         parts.append(f'<text x="{cx:.1f}" y="{cy - 2:.1f}" text-anchor="middle">N {visits}</text>')
         parts.append(f'<text x="{cx:.1f}" y="{cy + 9:.1f}" text-anchor="middle">{value:+.2f}</text>')
     parts.append("</svg>")

@@ -102,6 +102,20 @@ class NetworkConfig(Section, key="network"):
         "(GroupNorm, one group) after each convolution.",
     )
     projection_size: int = param(64, "Width of the projection heads of the consistency loss.", low=1)
+    dynamics: str = param(
+        "deterministic",
+        "The learned transition: 'deterministic' (MuZero: g(s, a) -> s', r) or 'stochastic' (Stochastic MuZero, "
+        "for environments with chance: an afterstate (s, a) -> as with its value Q(as) and a distribution "
+        "sigma(c | as) over chance codes, then (as, c) -> s', r; the search adds chance nodes).",
+        choices=("deterministic", "stochastic"),
+    )
+    chance_codes: int = param(
+        32,
+        "stochastic: size C of the codebook of chance outcomes (one-hot codes the chance encoder assigns to "
+        "observed transitions). At least the number of outcomes that matter (FrozenLake: 3 slips; 2048: 32, one "
+        "per cell and new tile).",
+        low=1,
+    )
 
 
 @dataclass(frozen=True)
@@ -217,6 +231,21 @@ class LearnerConfig(Section, key="learner"):
         2.0,
         "Weight of EfficientZero's temporal-consistency loss between unrolled states and the representation "
         "of the observations actually reached (0 = off).",
+        low=0.0,
+    )
+    afterstate_value_loss_weight: float = param(
+        0.25, "stochastic dynamics: weight of the afterstate value loss, Q(as_k) against the value target z_k.", low=0.0
+    )
+    chance_loss_weight: float = param(
+        1.0,
+        "stochastic dynamics: weight of the loss of sigma(c | as_k) against the code the chance encoder gives the "
+        "transition actually observed.",
+        low=0.0,
+    )
+    commitment_loss_weight: float = param(
+        1.0,
+        "stochastic dynamics: weight of the commitment loss that pulls the chance encoder's softmax toward its "
+        "one-hot code (VQ-VAE's).",
         low=0.0,
     )
     symmetry_augmentation: bool = param(

@@ -15,7 +15,7 @@ import torch
 
 from muzero.model.networks import Network
 from muzero.model.support import expected_support, inverse_scale_transform
-from muzero.search.protocol import RecurrentOutput, RootOutput
+from muzero.search.protocol import AfterstateOutput, RecurrentOutput, RootOutput
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:
@@ -52,21 +52,74 @@ class NetworkModel:
             state, reward_logits = self.network.dynamics(
                 torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
             )
-            policy_logits, value_logits = self.network.predict(state)
-            # The h^-1 read-out runs in numpy: on these tiny arrays its ops cost a third of torch's.
-            reward = inverse_scale_transform(
-                to_numpy(expected_support(reward_logits, self.network.reward_support_size))
-            )
-            value = inverse_scale_transform(to_numpy(expected_support(value_logits, self.network.value_support_size)))
-            discount = np.full(len(action), self.discount)
-            return RecurrentOutput(
-                reward=reward,
-                discount=discount,
-                prior_logits=to_numpy(policy_logits),
-                value=value,
-                embedding=to_numpy(state),
-            )
+            return self._step_output(state, reward_logits)
+
+    def _step_output(self, state: torch.Tensor, reward_logits: torch.Tensor) -> RecurrentOutput:
+        """The search's view of a transition that reached ``state`` with ``reward_logits``."""
+        network = self.network
+        policy_logits, value_logits = network.predict(state)
+        # The h^-1 read-out runs in numpy: on these tiny arrays its ops cost a third of torch's.
+        reward = inverse_scale_transform(to_numpy(expected_support(reward_logits, network.reward_support_size)))
+        value = inverse_scale_transform(to_numpy(expected_support(value_logits, network.value_support_size)))
+        return RecurrentOutput(
+            reward=reward,
+            discount=np.full(len(reward), self.discount),
+            prior_logits=to_numpy(policy_logits),
+            value=value,
+            embedding=to_numpy(state),
+        )
 
     def value(self, observation: np.ndarray) -> np.ndarray:
         """(B,) the network's value of each observation (used for bootstrapping and final states)."""
         return self.initial_inference(observation).value
+
+
+class StochasticNetworkModel(NetworkModel):
+    """Search-facing view of a stochastic ``Network`` (a ``muzero.search.protocol.StochasticModel``): transitions
+    pass through an afterstate, which carries no reward and discount 1, and a chance code, which carries the
+    reward and the per-move discount."""
+
+    def __init__(self, network: Network, discount: float) -> None:
+        super().__init__(network, discount)
+        self.num_chance_codes = network.num_chance_codes
+
+    def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput:
+        """One whole transition through the afterstate and its most likely code (for read-outs of the model; the
+        search expands afterstates and codes as nodes of their own)."""
+        with torch.inference_mode():
+            device = self.device
+            state, reward_logits = self.network.step(
+                torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
+            )
+            return self._step_output(state, reward_logits)
+
+    def afterstate_inference(self, embedding: np.ndarray, action: np.ndarray) -> AfterstateOutput:
+        with torch.inference_mode():
+            device = self.device
+            afterstate = self.network.afterstate(
+                torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
+            )
+            chance_logits, value_logits = self.network.afterstate_predict(afterstate)
+            value = expected_support(value_logits, self.network.value_support_size)
+            return AfterstateOutput(
+                chance_logits=to_numpy(chance_logits),
+                value=inverse_scale_transform(to_numpy(value)),
+                embedding=to_numpy(afterstate),
+            )
+
+    def observed_codes(self, observation: np.ndarray, next_observation: np.ndarray) -> np.ndarray:
+        """(B,) the chance encoder's code of each observed transition (what training unrolls with)."""
+        with torch.inference_mode():
+            device = self.device
+            encoding = self.network.encode_chance(
+                torch.as_tensor(np.asarray(observation, np.float32), device=device),
+                torch.as_tensor(np.asarray(next_observation, np.float32), device=device),
+            )
+            return to_numpy(encoding.argmax(-1))
+
+    def chance_inference(self, afterstate: np.ndarray, code: np.ndarray) -> RecurrentOutput:
+        with torch.inference_mode():
+            network = self.network
+            codes = network.code_one_hot[torch.from_numpy(code).to(self.device).long()]
+            state, reward_logits = network.chance_dynamics(torch.from_numpy(afterstate).to(self.device), codes)
+            return self._step_output(state, reward_logits)

@@ -20,6 +20,12 @@ The dynamics reads the hidden state with the action drawn as planes on the same 
 The heads reduce the state with a 1x1 convolution, then linear layers, to policy logits, a
 categorical value and a categorical reward (``muzero.model.support``).
 
+A stochastic network (``network.dynamics = "stochastic"``, see ``muzero.model.networks``) has an afterstate
+tower over the state and the action planes, two heads on the afterstate (sigma over the C codes, and Q),
+a dynamics tower over the afterstate and its code drawn as C constant planes, and a chance encoder: a
+tower over the grids of the observations before and after the transition, stacked, and a head to C values,
+beside a linear map of the same stack (``muzero.model.networks.ChanceEncoder`` says why).
+
 Letters: B batch, D flat observation size, S stacked frames, C channels per frame, E other features, H, W grid
 height and width, h, w those of the hidden state, F channels of the tower (``network.channels``), P action
 planes, A actions, V and R support bins.
@@ -34,7 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from muzero.config import NetworkConfig
-from muzero.model.networks import DEFAULT_REWARD_SUPPORT, DEFAULT_VALUE_SUPPORT, MLP, Network
+from muzero.model.networks import DEFAULT_REWARD_SUPPORT, DEFAULT_VALUE_SUPPORT, MLP, ChanceEncoder, Network
 
 HEAD_CHANNELS = 2  # channels the 1x1 convolution of each head keeps (AlphaZero's policy head has 2)
 
@@ -249,14 +255,35 @@ class ResNetMuZeroNetwork(Network):
         else:
             self.downsample_net = None
         self.representation_net = Tower(in_channels, width, config.blocks, norm)
-        self.dynamics_net = Tower(width + planes.shape[1], width, config.blocks, norm)
+        stochastic = config.dynamics == "stochastic"
+        self.num_chance_codes = config.chance_codes if stochastic else 0
+        transition_planes = self.num_chance_codes if stochastic else planes.shape[1]
+        self.dynamics_net = Tower(width + transition_planes, width, config.blocks, norm)
+        value_bins = 2 * self.value_support_size + 1
         self.reward_head = Head(width, cells, config.hidden_size, 1, 2 * self.reward_support_size + 1)
         self.policy_head = Head(width, cells, config.hidden_size, 0, num_actions)
-        self.value_head = Head(width, cells, config.hidden_size, 1, 2 * self.value_support_size + 1)
+        self.value_head = Head(width, cells, config.hidden_size, 1, value_bins)
         projection = config.projection_size
         self.projection_net = MLP(self.latent_size, projection, 1, projection, norm)
         self.projection_head = MLP(projection, projection, 1, projection, norm)
-        for head in (self.reward_head, self.policy_head, self.value_head):
+        heads = [self.reward_head, self.policy_head, self.value_head]
+        if stochastic:
+            codes = self.num_chance_codes
+            self.afterstate_net = Tower(width + planes.shape[1], width, config.blocks, norm)
+            self.chance_head = Head(width, cells, config.hidden_size, 0, codes)
+            self.afterstate_value_head = Head(width, cells, config.hidden_size, 1, value_bins)
+            # The encoder sees both observations' planes (downsampled alike) and reads the change between them.
+            pair_channels = 2 * (layout.planes + layout.extra)
+            downsample = Downsample(pair_channels, width, self.stages, norm) if self.stages else nn.Identity()
+            tower = Tower(width if self.stages else pair_channels, width, max(1, config.blocks), norm)
+            head = Head(width, cells, config.hidden_size, 1, codes)
+            # A linear map of the (downsampled) pair beside the tower, as the flat network's encoder has.
+            self.chance_downsample = downsample
+            linear_size = (width if self.stages else pair_channels) * cells
+            self.chance_encoder = ChanceEncoder(linear_size, nn.Sequential(tower, head), head.mlp.output)
+            self.register_buffer("code_one_hot", torch.eye(codes), persistent=False)
+            heads += [self.chance_head, self.afterstate_value_head]
+        for head in heads:
             head.zero_output()
 
     def grid(self, observation: torch.Tensor) -> torch.Tensor:
@@ -305,3 +332,26 @@ class ResNetMuZeroNetwork(Network):
         """(B, F * h * w) states -> (B, P) projections for the consistency loss."""
         projection = self.projection_net(state)
         return self.projection_head(projection) if with_head else projection
+
+    def afterstate(self, state: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """phi: (B, F * h * w) states and (B,) actions -> (B, F * h * w) afterstates in [0, 1]."""
+        spatial = self._spatial(state)
+        out = self.afterstate_net(torch.cat([spatial, self.action_planes[action.long()]], dim=1))
+        return scale_spatial_state(out).flatten(1)
+
+    def afterstate_predict(self, afterstate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """psi: (B, F * h * w) afterstates -> (B, C) chance logits and (B, V) afterstate value logits."""
+        spatial = self._spatial(afterstate)
+        return self.chance_head(spatial), self.afterstate_value_head(spatial)
+
+    def chance_dynamics(self, afterstate: torch.Tensor, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g: (B, F * h * w) afterstates and (B, C) codes -> (B, F * h * w) next states and (B, R) reward logits."""
+        spatial = self._spatial(afterstate)
+        planes = code[:, :, None, None].expand(-1, -1, self.hidden_height, self.hidden_width)
+        out = self.dynamics_net(torch.cat([spatial, planes], dim=1))
+        return scale_spatial_state(out).flatten(1), self.reward_head(out)
+
+    def encode_chance(self, observation: torch.Tensor, next_observation: torch.Tensor) -> torch.Tensor:
+        """e: (B, D) observations before and after a transition -> (B, C) encoding c^e."""
+        pair = self.chance_downsample(torch.cat([self.grid(observation), self.grid(next_observation)], dim=1))
+        return self.chance_encoder(pair.flatten(1), pair)

@@ -9,7 +9,14 @@ categorical supports, the gradient entering each dynamics step scaled by 1/2 (so
 not pulled harder by long unrolls), importance weights from prioritised replay, L2 weight
 decay, gradient clipping and a warm-up then step-decay learning-rate schedule.
 
-Letters: B batch, K unroll steps, A actions, V/R value/reward support bins.
+With stochastic dynamics (Stochastic MuZero) each unrolled step passes through an afterstate and the
+code the chance encoder gives the observed transition, c_{k+1} = e(o_{t+k}, o_{t+k+1}) (one-hot, with a
+straight-through gradient), and three terms join, each weighted 1/K (learner.*_loss_weight):
+
+    as_k = phi(s_k, a_{t+k});  sigma_k, Q_k = psi(as_k);  s_{k+1}, r_{k+1} = g(as_k, c_{k+1})
+    c_q * CE(Q_k, z_k) + c_sigma * CE(sigma_k, c_{k+1}) + c_commit * ||c^e_{k+1} - c_{k+1}||^2
+
+Letters: B batch, K unroll steps, A actions, C chance codes, V/R value/reward support bins.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from torch import nn
 from muzero.config import LearnerConfig
 from muzero.errors import TrainingDiverged
 from muzero.model.bridge import to_numpy
-from muzero.model.networks import Network
+from muzero.model.networks import Network, chance_code
 from muzero.model.support import logits_to_scalar, scalar_to_two_hot, scale_transform
 from muzero.replay.buffer import TrainingBatch
 
@@ -40,9 +47,21 @@ class Losses(NamedTuple):
     reward: float
     policy: float
     consistency: float
+    afterstate_value: float  # the three losses of stochastic dynamics (0 without)
+    chance: float
+    commitment: float
     learning_rate: float
     grad_norm: float
     clipped_targets: float  # value and reward targets beyond their support (clipped to its ends) in the batch
+
+
+class ChanceUnroll(NamedTuple):
+    """What a stochastic network predicted of chance along an unroll."""
+
+    afterstate_value_logits: torch.Tensor  # (B, K, V) Q(as_k)
+    chance_logits: torch.Tensor  # (B, K, C) sigma(c | as_k)
+    codes: torch.Tensor  # (B, K, C) the encoder's one-hot code of each observed transition (straight-through)
+    encodings: torch.Tensor  # (B, K, C) the encoder's output c^e, whose argmax the code is
 
 
 class UnrollOutput(NamedTuple):
@@ -50,6 +69,27 @@ class UnrollOutput(NamedTuple):
     value_logits: torch.Tensor  # (B, K+1, V)
     reward_logits: torch.Tensor  # (B, K+1, R), step 0 is zeros (nothing to predict)
     states: torch.Tensor  # (B, K+1, L) hidden states s^0..s^K
+    chance: ChanceUnroll | None = None  # stochastic dynamics only
+
+
+class LossWeights(NamedTuple):
+    """How much each loss counts (learner config); policy and reward count 1."""
+
+    value: float
+    consistency: float = 0.0
+    afterstate_value: float = 0.0
+    chance: float = 0.0
+    commitment: float = 0.0
+
+    @classmethod
+    def of(cls, config: LearnerConfig) -> LossWeights:
+        return cls(
+            config.value_loss_weight,
+            config.consistency_loss_weight,
+            config.afterstate_value_loss_weight,
+            config.chance_loss_weight,
+            config.commitment_loss_weight,
+        )
 
 
 def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -57,8 +97,11 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
     return x * scale + x.detach() * (1.0 - scale)
 
 
-def unroll_model(network: Network, observation: torch.Tensor, actions: torch.Tensor) -> UnrollOutput:
-    """Predictions for k = 0..K along the given actions (B, K).
+def unroll_model(
+    network: Network, observation: torch.Tensor, actions: torch.Tensor, next_observations: torch.Tensor | None = None
+) -> UnrollOutput:
+    """Predictions for k = 0..K along the given actions (B, K); a stochastic network also needs the
+    observations reached, (B, K, D), for the chance encoder.
 
     The dynamics chain is sequential; the prediction function then runs once over all K+1 states.
     """
@@ -66,8 +109,18 @@ def unroll_model(network: Network, observation: torch.Tensor, actions: torch.Ten
     state = network.represent(observation)
     states = [state]
     rewards = [torch.zeros(batch, 2 * network.reward_support_size + 1, device=observation.device)]
+    chance: list[tuple[torch.Tensor, ...]] = []
+    before = observation
     for k in range(unroll_steps):
-        state, reward = network.dynamics(scale_gradient(state, 0.5), actions[:, k])
+        if network.num_chance_codes:
+            afterstate = network.afterstate(scale_gradient(state, 0.5), actions[:, k])
+            chance_logits, afterstate_value = network.afterstate_predict(afterstate)
+            code, encoding = chance_code(network.encode_chance(before, next_observations[:, k]))
+            state, reward = network.chance_dynamics(afterstate, code)
+            chance.append((afterstate_value, chance_logits, code, encoding))
+            before = next_observations[:, k]
+        else:
+            state, reward = network.dynamics(scale_gradient(state, 0.5), actions[:, k])
         states.append(state)
         rewards.append(reward)
     policy, value = network.predict(torch.cat(states))  # ((K+1)*B, A), ((K+1)*B, V)
@@ -76,6 +129,7 @@ def unroll_model(network: Network, observation: torch.Tensor, actions: torch.Ten
         value.view(unroll_steps + 1, batch, -1).transpose(0, 1),
         torch.stack(rewards, 1),
         torch.stack(states, 1),
+        ChanceUnroll(*(torch.stack(part, 1) for part in zip(*chance, strict=True))) if chance else None,
     )
 
 
@@ -92,38 +146,59 @@ def step_weights(unroll_steps: int, device: torch.device | None = None) -> torch
 
 
 def muzero_loss(
-    network: Network,
-    batch: dict[str, torch.Tensor],
-    value_loss_weight: float,
-    consistency_loss_weight: float = 0.0,
+    network: Network, batch: dict[str, torch.Tensor], loss_weights: LossWeights
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """Weighted total loss, its parts (means, for logging) and the (B,) initial value predictions."""
-    out = unroll_model(network, batch["observation"], batch["actions"])
+    out = unroll_model(network, batch["observation"], batch["actions"], batch["next_observations"])
     value_target = scalar_to_two_hot(batch["target_value"], network.value_support_size)
     reward_target = scalar_to_two_hot(batch["target_reward"], network.reward_support_size)
     value_loss = cross_entropy(out.value_logits, value_target) * batch["value_mask"]  # (B, K+1)
     reward_loss = cross_entropy(out.reward_logits, reward_target) * batch["reward_mask"]
     policy_loss = cross_entropy(out.policy_logits, batch["target_policy"]) * batch["policy_mask"]
     weights = step_weights(batch["actions"].shape[1], value_loss.device)
-    per_sample = ((value_loss_weight * value_loss + reward_loss + policy_loss) * weights).sum(1)  # (B,)
+    per_sample = ((loss_weights.value * value_loss + reward_loss + policy_loss) * weights).sum(1)  # (B,)
+    zero = torch.zeros((), device=value_loss.device)
     parts = {
         "value": (value_loss * weights).sum(1).mean(),
         "reward": (reward_loss * weights).sum(1).mean(),
         "policy": (policy_loss * weights).sum(1).mean(),
-        "consistency": torch.zeros((), device=value_loss.device),
+        "consistency": zero,
+        "afterstate_value": zero,
+        "chance": zero,
+        "commitment": zero,
         "clipped_targets": (
             count_clipped(batch["target_value"], network.value_support_size, batch["value_mask"])
             + count_clipped(batch["target_reward"], network.reward_support_size, batch["reward_mask"])
         ),
     }
-    if consistency_loss_weight > 0 and batch["actions"].shape[1] > 0:
+    if loss_weights.consistency > 0 and batch["actions"].shape[1] > 0:
         consistency = consistency_loss(network, out.states[:, 1:], batch["next_observations"])
         consistency = (consistency * batch["next_observation_mask"] * weights[1:]).sum(1)  # (B,)
-        per_sample = per_sample + consistency_loss_weight * consistency
+        per_sample = per_sample + loss_weights.consistency * consistency
         parts["consistency"] = consistency.mean()
+    if out.chance is not None:
+        chance_losses = chance_loss(out.chance, batch, value_target[:, :-1], weights[1:])
+        for name, loss in zip(("afterstate_value", "chance", "commitment"), chance_losses, strict=True):
+            per_sample = per_sample + getattr(loss_weights, name) * loss
+            parts[name] = loss.mean()
     total = (per_sample * batch["weight"]).mean()
     initial_value = logits_to_scalar(out.value_logits[:, 0].detach(), network.value_support_size)
     return total, parts, initial_value
+
+
+def chance_loss(
+    chance: ChanceUnroll, batch: dict[str, torch.Tensor], value_target: torch.Tensor, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B,) each: the afterstate value loss (Q(as_k) against the two-hot z_k, (B, K, V)), sigma's loss against the
+    encoder's (detached) code, and the commitment loss, summed over the K steps with ``weights`` (K,).
+
+    Codes of transitions past the episode's end are not observed and are not learned from."""
+    observed = batch["next_observation_mask"] * weights  # (B, K)
+    afterstate_value = cross_entropy(chance.afterstate_value_logits, value_target) * batch["value_mask"][:, :-1]
+    code = chance.codes.detach()
+    sigma = cross_entropy(chance.chance_logits, code) * observed
+    commitment = ((chance.encodings - code) ** 2).sum(-1) * observed
+    return (afterstate_value * weights).sum(1), sigma.sum(1), commitment.sum(1)
 
 
 def count_clipped(target: torch.Tensor, support_size: int, mask: torch.Tensor) -> torch.Tensor:
@@ -206,7 +281,7 @@ class Learner:
         self.compiled = True
 
     def _compute_loss(self, tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict, torch.Tensor]:
-        args = (self.network, tensors, self.config.value_loss_weight, self.config.consistency_loss_weight)
+        args = (self.network, tensors, LossWeights.of(self.config))
         if self._loss is muzero_loss:
             return muzero_loss(*args)
         first = not self._compile_worked
@@ -273,6 +348,9 @@ class Learner:
             reward=parts["reward"].item(),
             policy=parts["policy"].item(),
             consistency=parts["consistency"].item(),
+            afterstate_value=parts["afterstate_value"].item(),
+            chance=parts["chance"].item(),
+            commitment=parts["commitment"].item(),
             learning_rate=lr,
             grad_norm=float(grad_norm),
             clipped_targets=parts["clipped_targets"].item(),

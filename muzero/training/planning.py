@@ -2,6 +2,7 @@
 discount, and the model the search sees (``build_model``): the learned one, or the game's true rules
 around the same network.
 
+``network.dynamics = "stochastic"`` gives the search a ``StochasticNetworkModel``, with chance nodes.
 ``search.model = "true"`` (AlphaZero's search, as a control) replaces the learned dynamics inside
 the search by the game's rules (``muzero.model.true_rules``); the networks, their training and
 their targets are unchanged. Acting, evaluation, Reanalyse and a loaded agent all get their
@@ -18,7 +19,7 @@ from muzero.envs.games.aec import signed_discount
 from muzero.envs.games.rules import RULES, rules_for
 from muzero.envs.spaces import plane_layout
 from muzero.errors import ConfigError
-from muzero.model.bridge import NetworkModel
+from muzero.model.bridge import NetworkModel, StochasticNetworkModel
 from muzero.model.networks import MuZeroNetwork, Network
 from muzero.model.resnet import PlaneLayout, ResNetMuZeroNetwork
 from muzero.model.true_rules import TrueRulesModel
@@ -29,6 +30,11 @@ def search_model(config: Config, model: NetworkModel) -> NetworkModel:
     for an environment whose rules muzero does not know."""
     if config.search.model == "learned":
         return model
+    if config.network.dynamics == "stochastic":
+        raise ConfigError(
+            "search.model = 'true' plans with the game's rules, which have no chance to model: "
+            "use network.dynamics = 'deterministic' with it"
+        )
     rules = rules_for(config.env.id)
     if rules is None:
         raise ConfigError(
@@ -80,4 +86,6 @@ def build_model(
     agent) reads it from the returned ``model.discount``.
     """
     network = build_network(config, observation_space, num_actions).to(device)
-    return search_model(config, NetworkModel(network, signed_discount(config.discount, two_player)))
+    discount = signed_discount(config.discount, two_player)
+    model_class = StochasticNetworkModel if network.num_chance_codes else NetworkModel
+    return search_model(config, model_class(network, discount))
