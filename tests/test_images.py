@@ -55,10 +55,10 @@ def test_the_layout_of_an_image_says_its_axes_frames_and_scale(space, frames, ex
 
 
 def test_channels_can_be_named_where_auto_guesses_wrong():
-    space = box((12, 10, 10))  # auto reads (H, W, C) = (12, 10, 10)
-    assert plane_layout(space).channels == 10
+    space = box((12, 10, 8))  # not square: auto takes the shorter end axis, (H, W, C) = (12, 10, 8)
+    assert plane_layout(space).channels == 8
     first = plane_layout(space, channels="first")
-    assert (first.channels, first.height, first.width, first.channels_first) == (12, 10, 10, True)
+    assert (first.channels, first.height, first.width, first.channels_first) == (12, 10, 8, True)
 
 
 @pytest.mark.parametrize(

@@ -271,10 +271,11 @@ def register_family(env_id: str) -> None:
     if env_id in gym.registry:
         return
     family = env_id.split("/", 1)[0] if "/" in env_id else None
-    if family == "muzero":  # muzero's own: muzero/PixelGrid-v0
-        from muzero.envs import pixel_grid
+    if family == "muzero":  # muzero's own: muzero/PixelGrid-v0, muzero/2048-v0
+        from muzero.envs import game2048, pixel_grid
 
         pixel_grid.register()
+        game2048.register()
     elif family == "MinAtar":
         try:
             import minatar.gym

@@ -65,7 +65,17 @@ def image_shape(space: gym.Box, channels: str = "auto") -> tuple[int, int, int, 
     shape = tuple(int(n) for n in space.shape)
     if len(shape) == 2:
         return shape[0], shape[1], 1, False
-    first = shape[0] < shape[-1] if channels == "auto" else channels == "first"
+    if channels == "auto":
+        # Square images are told by their square: (H, H, C) is channels last, (C, H, H) first (a 4x4 board of 16
+        # planes has more channels than rows); otherwise the channels are the shorter end axis.
+        if shape[0] == shape[1] != shape[2]:
+            first = False
+        elif shape[1] == shape[2] != shape[0]:
+            first = True
+        else:
+            first = shape[0] < shape[-1]
+    else:
+        first = channels == "first"
     if first:
         return shape[1], shape[2], shape[0], True
     return shape[0], shape[1], shape[2], False
