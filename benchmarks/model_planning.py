@@ -5,7 +5,9 @@ every state can be scored exactly. Per state this compares four ways of choosing
 the optimal ones (value iteration with the run's discount):
 
 - ``search``: what the agent does (a noise-free search, most visited action);
-- ``model_q``: one step through the learned, deterministic model, r(s, a) + gamma v(g(s, a));
+- ``model_q``: one step through the learned, deterministic model, r(s, a) + gamma v(g(s, a)); for a
+  stochastic model the afterstate's value Q(as), and beside it ``chance_q``, the expectation over the
+  model's chance codes, sum_c sigma(c | as) (r(as, c) + gamma v(s'_c));
 - ``true_next_q``: the agent's own value head, but averaged over the *true* next states,
   sum_s' P(s' | s, a) (r + gamma v(h(s'))): what a model that knew the chance outcomes would compute;
 - ``prior``: the policy head alone.
@@ -51,6 +53,35 @@ def one_step(model: Any, embedding: np.ndarray, action: int) -> np.ndarray:
     return np.asarray(out.reward + out.discount * out.value, np.float64)
 
 
+def afterstate_values(model: Any, embedding: np.ndarray, action: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stochastic model's two readings of Q(s, a), each (B,): the afterstate's own value Q(as), and the
+    expectation over its chance codes, sum_c sigma(c | as) (r(as, c) + discount v(s'_c))."""
+    after = model.afterstate_inference(embedding, np.full(len(embedding), action))
+    logits = np.asarray(after.chance_logits, np.float64)
+    sigma = np.exp(logits - logits.max(axis=1, keepdims=True))
+    sigma /= sigma.sum(axis=1, keepdims=True)
+    expected = np.zeros(len(embedding))
+    for code in range(sigma.shape[1]):
+        out = model.chance_inference(after.embedding, np.full(len(embedding), code))
+        expected += sigma[:, code] * (out.reward + out.discount * out.value)
+    return np.asarray(after.value, np.float64), expected
+
+
+def chance_report(model: Any, embedding: np.ndarray, live: list[int], num_actions: int) -> dict[str, Any]:
+    """How the stochastic model spreads each live (state, action)'s chance: the codes it gives more than 10%."""
+    shares = []
+    for action in range(num_actions):
+        logits = np.asarray(model.afterstate_inference(embedding, np.full(len(embedding), action)).chance_logits)
+        sigma = np.exp(logits - logits.max(axis=1, keepdims=True))
+        shares.append(sigma / sigma.sum(axis=1, keepdims=True))
+    sigma = np.stack(shares, axis=1)[live]  # (live, A, C)
+    return {
+        "codes": int(sigma.shape[-1]),
+        "mean_top_code_share": round(float(sigma.max(-1).mean()), 4),
+        "mean_codes_over_10pct": round(float((sigma > 0.1).sum(-1).mean()), 3),
+    }
+
+
 def report_run(run: str) -> dict[str, Any]:
     from muzero.app.agent import MuZero
     from muzero.envs.make import parse_env_kwargs
@@ -67,12 +98,21 @@ def report_run(run: str) -> dict[str, Any]:
     model = agent.model
     root = model.initial_inference(observation)
     net_values = np.asarray(root.value, np.float64) / scale
-    model_q = np.stack([one_step(model, root.embedding, a) for a in range(best_q.shape[1])], axis=1) / scale
+    num_actions = best_q.shape[1]
+    stochastic = hasattr(model, "afterstate_inference")
+    extra: dict[str, np.ndarray] = {}
+    if stochastic:  # Q(as) for model_q; the expectation over codes beside it
+        pairs = [afterstate_values(model, root.embedding, a) for a in range(num_actions)]
+        model_q = np.stack([q for q, _ in pairs], axis=1) / scale
+        extra["chance_q"] = np.stack([e for _, e in pairs], axis=1) / scale
+    else:
+        model_q = np.stack([one_step(model, root.embedding, a) for a in range(num_actions)], axis=1) / scale
     true_next_q = backup(table, net_values, discount)  # the value head over the true next states
     search = run_mcts(model, observation, config.search, None).visit_counts.argmax(axis=1)
     choosers = {
         "search": search,
         "model_q": model_q.argmax(axis=1),
+        **{name: q.argmax(axis=1) for name, q in extra.items()},
         "true_next_q": true_next_q.argmax(axis=1),
         "prior": np.asarray(root.prior_logits).argmax(axis=1),
     }
@@ -88,6 +128,7 @@ def report_run(run: str) -> dict[str, Any]:
             **{name: int(actions[s]) for name, actions in choosers.items()},
             "optimal_q": [round(float(q), 4) for q in best_q[s]],
             "model_q": [round(float(q), 4) for q in model_q[s]],
+            **{name: [round(float(x), 4) for x in q[s]] for name, q in extra.items()},
             "true_next_q": [round(float(q), 4) for q in true_next_q[s]],
             "v_net": round(float(net_values[s]), 4),
             "v_greedy_policy": round(float(greedy_values[s]), 4),
@@ -100,6 +141,8 @@ def report_run(run: str) -> dict[str, Any]:
         "env": config.env.id,
         "env_kwargs": list(config.env.kwargs),
         "discount": discount,
+        "dynamics": config.network.dynamics,
+        **({"chance": chance_report(model, root.embedding, live, num_actions)} if stochastic else {}),
         "states": len(live),
         "optimal_choices": {
             name: int(sum(actions[s] in optimal_sets[s] for s in live)) for name, actions in choosers.items()

@@ -149,5 +149,5 @@ def test_diagnose_unrolls_a_stochastic_model_through_the_codes_of_the_observed_t
 
     monkeypatch.setattr(model, "observed_codes", spy)
     report = diagnose(agent, episodes=2, max_k=2)
-    assert seen and all(n == len(codes) and ((0 <= codes) & (codes < 5)).all() for n, codes in seen)
+    assert seen and all(n == len(codes) and ((codes >= 0) & (codes < 5)).all() for n, codes in seen)
     assert [entry["k"] for entry in report["per_k"]][:2] == [0, 1] and "reward_mae" in report["per_k"][1]
