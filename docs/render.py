@@ -354,7 +354,93 @@ def minatar_view(result: dict[str, Any]) -> Table:
     return columns, rows
 
 
+def frozenlake_view(result: dict[str, Any]) -> Table:
+    """``solve_frozenlake.py``'s output: a row per model and seed (greedy success rate over its episodes, the
+    exact rate of the greedy policy, states where the search's choice is optimal), then each model's count."""
+    optimum = result["optimum"]["finite_horizon"]
+    columns = [
+        "model",
+        "seed",
+        "greedy success rate",
+        f"exact rate of that policy (optimum {optimum:.3f})",
+        "states where the search is optimal (of 11)",
+        "environment steps",
+        "training time",
+    ]
+    rows = []
+    for model, entry in result["models"].items():
+        for run in entry["runs"]:
+            final = run["final"]
+            rows.append(
+                [
+                    model,
+                    str(run["seed"]),
+                    f"{final['success_rate']:.3f} ({_number(final['episodes'])} episodes)",
+                    f"{final['policy_exact_rate']:.3f}",
+                    str(final["optimal_choices"]["search"]),
+                    _number(run["total_env_steps"]),
+                    f"{run['training_seconds'] / 60:.1f} min",
+                ]
+            )
+        summary = entry["summary"]
+        rows.append(
+            [
+                f"**{model}**",
+                f"**{summary['seeds_at_target']} of {summary['seeds']} at >= {result['target']:.2f}**",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    return columns, rows
+
+
+def game2048_view(result: dict[str, Any]) -> Table:
+    """``solve_2048.py``'s output: a row per model and seed (greedy games' mean score, the share reaching 512,
+    1024 and 2048), then each model's mean."""
+    columns = [
+        "model",
+        "seed",
+        "mean score",
+        "reached 512",
+        "reached 1024",
+        "reached 2048",
+        "environment steps",
+        "training time",
+    ]
+    rows = []
+    for model, entry in result["models"].items():
+        for run in entry["runs"]:
+            games = run["final_games"]
+            rows.append(
+                [
+                    model,
+                    str(run["seed"]),
+                    f"{games['mean_score']:,.0f} ({games['games']} games)",
+                    *(f"{games['reached'][t]:.0%}" for t in ("512", "1024", "2048")),
+                    _number(run["total_env_steps"]),
+                    f"{run['training_seconds'] / 60:.0f} min",
+                ]
+            )
+        summary = entry["summary"]
+        rows.append(
+            [
+                f"**{model}**",
+                f"**mean of {summary['seeds']}**",
+                f"**{summary['mean_score']:,.0f}**",
+                *(f"**{summary['reached'][t]:.0%}**" for t in ("512", "1024", "2048")),
+                "",
+                "",
+            ]
+        )
+    return columns, rows
+
+
 VIEWS: dict[str, Callable[[dict[str, Any]], Table]] = {
+    "frozenlake": frozenlake_view,
+    "game2048": game2048_view,
     "image_memory": image_memory_view,
     "minatar": minatar_view,
     "memory": memory_view,
