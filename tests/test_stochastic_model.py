@@ -151,3 +151,37 @@ def test_diagnose_unrolls_a_stochastic_model_through_the_codes_of_the_observed_t
     report = diagnose(agent, episodes=2, max_k=2)
     assert seen and all(n == len(codes) and ((codes >= 0) & (codes < 5)).all() for n, codes in seen)
     assert [entry["k"] for entry in report["per_k"]][:2] == [0, 1] and "reward_mae" in report["per_k"][1]
+
+
+@pytest.mark.parametrize(
+    "env_id,kwargs,chance",
+    [
+        ("CartPole-v1", (), False),
+        ("Acrobot-v1", (), False),
+        ("Taxi-v4", (), False),
+        ("FrozenLake-v1", ("is_slippery=False",), False),
+        ("FrozenLake-v1", (), True),
+        ("muzero/2048-v0", (), True),
+        ("Blackjack-v1", (), True),
+    ],
+)
+def test_the_probe_finds_chance_where_an_observation_and_action_have_two_outcomes(env_id, kwargs, chance):
+    from muzero.config import EnvConfig
+    from muzero.envs.batch import EnvSource
+    from muzero.envs.make import probe
+
+    for seed in range(3):
+        found = probe(EnvSource.from_config(EnvConfig(id=env_id, kwargs=kwargs)), 2_000, seed=seed)
+        assert found.chance == chance, seed
+        assert found.repeats >= 1  # evidence: a copy stepped beside it, or an (observation, action) met twice
+
+
+def test_auto_dynamics_is_resolved_before_the_network_is_built_and_said_once():
+    from muzero.training.trainer import Trainer
+
+    slippery = Trainer(Config().with_sets(["env.id=FrozenLake-v1", "network.dynamics=auto"]))
+    assert slippery.config.network.dynamics == "stochastic" and isinstance(slippery.model, StochasticNetworkModel)
+    assert len(slippery.notes) == 1 and "network.dynamics=deterministic" in slippery.notes[0]
+    cartpole = Trainer(Config())  # the default: auto
+    assert cartpole.config.network.dynamics == "deterministic" and not cartpole.notes
+    assert not isinstance(cartpole.model, StochasticNetworkModel)

@@ -257,6 +257,8 @@ def train(
         observers.append(callback)
     lifecycle = callback.session(agent, trainer) if callback is not None else nullcontext()
     with trainer.observing(observers, announce=printer.message if printer else None), lifecycle:
+        for note in trainer.notes:
+            _say(printer, note)
         status = "diverged"
         try:
             with stop_on_interrupt(trainer, printer):

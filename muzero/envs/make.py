@@ -18,6 +18,8 @@ networks read is always one flat vector per observation (see ``muzero.envs.space
 from __future__ import annotations
 
 import ast
+import contextlib
+import copy
 import difflib
 import functools
 from collections.abc import Callable, Sequence
@@ -361,20 +363,78 @@ def legal_actions_from_info(info: dict, num_envs: int, num_actions: int) -> np.n
     return np.stack([legal_mask(mask[i] if present[i] else None, num_actions) for i in range(num_envs)])
 
 
-def max_abs_reward(source: EnvSource, steps: int, seed: int) -> float:
-    """The largest |reward| a uniformly random (legal) policy meets in ``steps`` environment steps."""
-    rng = np.random.default_rng(seed)
-    env = source.make()
+class Probe(NamedTuple):
+    """What a random policy finds out about an environment before training (``probe``)."""
+
+    max_abs_reward: float  # the largest |reward| met
+    chance: bool  # one state and action led to two different outcomes
+    repeats: int  # (observation, action) pairs met more than once, and states stepped twice from a copy
+
+
+def _fingerprint(value: Any) -> int:
+    """A hash of an observation of any space (arrays by dtype, shape and bytes; ints; tuples and dicts of them)."""
+    if isinstance(value, dict):
+        return hash(tuple((key, _fingerprint(value[key])) for key in sorted(value)))
+    if isinstance(value, tuple | list):
+        return hash(tuple(_fingerprint(item) for item in value))
+    array = np.asarray(value)
+    return hash((array.dtype.str, array.shape, array.tobytes()))
+
+
+COPY_TRIALS = 100  # steps of a probe that are also taken from a reseeded copy of the environment
+
+
+def _twin_outcome(env: gym.Env, action: int, rng: np.random.Generator) -> int | None:
+    """The outcome of ``action`` from a copy of ``env`` whose random generator is reseeded (Gymnasium's
+    ``np_random``, where environments draw their chance), or None where the environment cannot be copied."""
+    twin = None
     try:
-        _, info = env.reset(seed=seed)
-        largest = 0.0
+        twin = copy.deepcopy(env)
+        twin.unwrapped.np_random = np.random.default_rng(int(rng.integers(2**63)))
+        observation, reward, terminated, _, _ = twin.step(action)
+    except Exception:  # any environment that does not copy (simulators, sockets) is skipped
+        return None
+    finally:
+        if twin is not None:
+            with contextlib.suppress(Exception):
+                twin.close()
+    return hash((_fingerprint(observation), float(reward), bool(terminated)))
+
+
+def probe(source: EnvSource, steps: int, seed: int) -> Probe:
+    """``steps`` steps of a uniformly random (legal) policy: the largest |reward| it meets, and whether the
+    environment has chance. It has where some observation and action met twice led to different (next
+    observation, reward, termination), or where, in the first ``COPY_TRIALS`` steps, a copy of the environment
+    with its random generator reseeded, given the same action, reached a different outcome (environments that
+    draw their chance from Gymnasium's ``np_random`` and can be copied: 2048's tiles, where whole boards
+    rarely repeat). Continuous environments that cannot be copied show no chance."""
+    rng = np.random.default_rng(seed)
+    twin_rng = np.random.default_rng([seed, 1])  # its own stream: the actions are those of the reward probe
+    env = source.make()
+    outcomes: dict[tuple[int, int], int] = {}
+    largest, chance, repeats, copies = 0.0, False, 0, COPY_TRIALS
+    try:
+        observation, info = env.reset(seed=seed)
         for _ in range(steps):
             mask = info.get("action_mask")
             legal = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(env.action_space.n)
-            _, reward, terminated, truncated, info = env.step(int(rng.choice(legal)))
+            action = int(rng.choice(legal))
+            key = (_fingerprint(observation), action)
+            twin = _twin_outcome(env, action, twin_rng) if copies > 0 and not chance else None
+            copies = copies - 1 if twin is not None else 0  # one environment that does not copy: stop trying
+            observation, reward, terminated, truncated, info = env.step(action)
             largest = max(largest, abs(float(reward)))
+            outcome = hash((_fingerprint(observation), float(reward), bool(terminated)))
+            if twin is not None:
+                repeats += 1
+                chance = chance or twin != outcome
+            if key in outcomes:
+                repeats += 1
+                chance = chance or outcomes[key] != outcome
+            else:
+                outcomes[key] = outcome
             if terminated or truncated:
-                _, info = env.reset()
-        return largest
+                observation, info = env.reset()
+        return Probe(largest, chance, repeats)
     finally:
         env.close()

@@ -24,7 +24,7 @@ import torch
 from muzero.config import Config
 from muzero.envs.batch import BatchEnv, EnvSource, EnvSpec
 from muzero.envs.games.opponents import opponents_for
-from muzero.envs.make import max_abs_reward
+from muzero.envs.make import probe
 from muzero.envs.spaces import ObservationEncoder, space_to_plain, storage_dtype
 from muzero.envs.stacking import Stacking
 from muzero.errors import CheckpointError, ConfigError
@@ -69,30 +69,38 @@ class Observer(Protocol):
     def on_iteration(self, trainer: Trainer) -> None: ...
 
 
-PROBE_STEPS = 2_000  # random-policy steps that measure an environment's reward scale
+PROBE_STEPS = 2_000  # random-policy steps that measure an environment's reward scale and look for chance
 
 
-def resolve_supports(config: Config, source: EnvSource, spec: EnvSpec) -> Config:
-    """The config with value and reward support sizes chosen from the environment where they are None.
+def resolve_from_probe(config: Config, source: EnvSource, spec: EnvSpec) -> Config:
+    """The config with what it leaves to the environment chosen from a probe of it (``muzero.envs.make.probe``:
+    ``PROBE_STEPS`` steps of a random policy on its own random stream, so the run's streams are untouched):
 
-    The reward scale is the largest |reward| a random policy meets in ``PROBE_STEPS`` steps (its own
-    random stream, so the run's streams are untouched), times ``env.reward_scale``; with the episode
-    limit and the discount it bounds the returns (``support_sizes``). What this misses, the learner
-    counts as clipped targets.
+    - value and reward support sizes, where None: the reward scale is the largest |reward| met, times
+      ``env.reward_scale``; with the episode limit and the discount it bounds the returns (``support_sizes``).
+      What this misses, the learner counts as clipped targets.
+    - ``network.dynamics = "auto"``: "stochastic" where one observation and action led to different outcomes,
+      else (and for two-player games) "deterministic".
     """
     network = config.network
-    if network.value_support_size is not None and network.reward_support_size is not None:
+    needs_supports = network.value_support_size is None or network.reward_support_size is None
+    if not needs_supports and network.dynamics != "auto":
         return config
-    reward = max_abs_reward(source, PROBE_STEPS, seed=config.run.seed) * config.env.reward_scale
-    if spec.reward_threshold is not None and reward == 0.0:
-        reward = abs(spec.reward_threshold)  # a random policy never saw a reward: take the goal's scale
-    value_size, reward_size = support_sizes(reward or 1.0, config.discount, spec.max_episode_steps)
-    return config.replace(
-        {
-            "network.value_support_size": network.value_support_size or value_size,
-            "network.reward_support_size": network.reward_support_size or reward_size,
-        }
-    )
+    found = probe(source, PROBE_STEPS, seed=config.run.seed)
+    changes: dict[str, object] = {}
+    if network.dynamics == "auto":
+        # Two-player games stay deterministic: the probe reads chance into tic-tac-toe's self-play view (not
+        # yet understood, open work), and the board games here have none.
+        chance = found.chance and not spec.two_player
+        changes["network.dynamics"] = "stochastic" if chance else "deterministic"
+    if needs_supports:
+        reward = found.max_abs_reward * config.env.reward_scale
+        if spec.reward_threshold is not None and reward == 0.0:
+            reward = abs(spec.reward_threshold)  # a random policy never saw a reward: take the goal's scale
+        value_size, reward_size = support_sizes(reward or 1.0, config.discount, spec.max_episode_steps)
+        changes["network.value_support_size"] = network.value_support_size or value_size
+        changes["network.reward_support_size"] = network.reward_support_size or reward_size
+    return config.replace(changes)
 
 
 REPLAY_MEMORY_SHARE = 0.5  # replay may take at most this share of the machine's memory
@@ -138,7 +146,15 @@ class Trainer:
         self.source = EnvSource.from_config(config.env, env_factory)
         self.spec = self.source.spec()
         self.encoder = ObservationEncoder(self.spec.observation_space)
-        self.config = config = resolve_supports(config, self.source, self.spec)
+        auto_dynamics = config.network.dynamics == "auto"
+        self.config = config = resolve_from_probe(config, self.source, self.spec)
+        # What the run decided for the user, said once when training starts (muzero.app.runner.train)
+        self.notes: list[str] = []
+        if auto_dynamics and config.network.dynamics == "stochastic":
+            self.notes.append(
+                "network.dynamics auto -> stochastic (Stochastic MuZero): before training, a random policy saw one "
+                "observation and action lead to different outcomes; --set network.dynamics=deterministic to override"
+            )
         self.generators = seed_everything(config.run.seed)
         spec = self.spec
         self.model = build_model(config, spec.observation_space, spec.num_actions, spec.two_player, self.device)
