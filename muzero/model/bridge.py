@@ -47,9 +47,11 @@ class NetworkModel:
             )
 
     def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput:
+        """One transition (``Network.step``: a stochastic network's goes through the afterstate and its most likely
+        code, for read-outs of the model; its search expands afterstates and codes as nodes of their own)."""
         with torch.inference_mode():
             device = self.device
-            state, reward_logits = self.network.dynamics(
+            state, reward_logits = self.network.step(
                 torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
             )
             return self._step_output(state, reward_logits)
@@ -82,16 +84,6 @@ class StochasticNetworkModel(NetworkModel):
     def __init__(self, network: Network, discount: float) -> None:
         super().__init__(network, discount)
         self.num_chance_codes = network.num_chance_codes
-
-    def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput:
-        """One whole transition through the afterstate and its most likely code (for read-outs of the model; the
-        search expands afterstates and codes as nodes of their own)."""
-        with torch.inference_mode():
-            device = self.device
-            state, reward_logits = self.network.step(
-                torch.from_numpy(embedding).to(device), torch.from_numpy(action).to(device)
-            )
-            return self._step_output(state, reward_logits)
 
     def afterstate_inference(self, embedding: np.ndarray, action: np.ndarray) -> AfterstateOutput:
         with torch.inference_mode():
