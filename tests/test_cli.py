@@ -279,8 +279,10 @@ def test_train_takes_a_config_file_and_names_runs_portably(cli, tiny_cli_args, t
     cli("train", "--config", str(path), "--max-env-steps", "32", "--run-dir", str(run_dir), "--quiet", check=True)
     recorded = Config.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     expected = Config.from_toml(path.read_text()).with_sets(["run.max_env_steps=32"])
-    supports = {"network.value_support_size": None, "network.reward_support_size": None}  # chosen at run start
-    assert recorded.replace(supports) == expected
+    chosen = {"network.value_support_size": None, "network.reward_support_size": None}  # chosen at run start
+    assert recorded.network.dynamics in ("deterministic", "stochastic")  # auto, resolved by the probe
+    chosen["network.dynamics"] = expected.network.dynamics
+    assert recorded.replace(chosen) == expected
     assert recorded.search.num_simulations == 3
 
     name = default_run_dir(Config().replace({"env.id": 'my_pkg.envs:Grid<2>|"v0"?*'}), "generic").name
