@@ -46,6 +46,8 @@ def test_a_move_places_one_tile_and_an_illegal_move_changes_nothing():
     new_tile = env.board.copy()
     new_tile[0, 0] = 0
     assert env.board[0, 0] == 2 and (new_tile > 0).sum() == 1 and new_tile.max() in (1, 2)
+    cell = int(np.flatnonzero(new_tile)[0])  # info names the outcome: 2 * cell + (1 for a 4)
+    assert info["chance"] == 2 * cell + int(new_tile.flat[cell] == 2)
     assert np.array_equal(observation, planes(env.board)) and observation.dtype == np.uint8
     blocked = np.array([[1, 2, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
     env.board = blocked.copy()

@@ -109,6 +109,7 @@ def random_batch(batch_size: int = 32, seed: int = 0) -> TrainingBatch:
         policy_mask=np.ones((batch_size, K + 1), bool),
         next_observations=rng.normal(size=(batch_size, K, 4)).astype(np.float32),
         next_observation_mask=np.ones((batch_size, K), bool),
+        next_chance=np.full((batch_size, K), -1),
         weight=np.ones(batch_size, np.float32),
         index=np.arange(batch_size),
     )

@@ -9,8 +9,11 @@ import pytest
 import torch
 
 from muzero.config import Config, LearnerConfig, NetworkConfig, SearchConfig
+from muzero.envs.game2048 import slide
+from muzero.errors import ConfigError
 from muzero.model.bridge import StochasticNetworkModel
 from muzero.model.networks import MuZeroNetwork, chance_code
+from muzero.presets import get_preset
 from muzero.replay.buffer import TrainingBatch
 from muzero.search.mcts import search_with_tree
 from muzero.search.protocol import StochasticModel
@@ -80,7 +83,7 @@ def test_a_stochastic_model_searches_with_chance_nodes_and_refuses_the_true_rule
 NUM_STATES, NUM_ACTIONS = 6, 2
 
 
-def transitions(batch_size: int, slippery: bool, rng: np.random.Generator) -> TrainingBatch:
+def transitions(batch_size: int, slippery: bool, rng: np.random.Generator, labelled: bool = False) -> TrainingBatch:
     """One-step batches of a small MDP over one-hot states: action a moves from s to s + a + 1 (mod 6), or, when
     ``slippery``, to one of s + a, s + a + 1 and s + a + 2 with equal chance; the reward tells the state reached."""
     state = rng.integers(0, NUM_STATES, batch_size)
@@ -101,21 +104,31 @@ def transitions(batch_size: int, slippery: bool, rng: np.random.Generator) -> Tr
         policy_mask=np.ones((batch_size, 2), bool),
         next_observations=eye[reached][:, None],
         next_observation_mask=np.ones((batch_size, 1), bool),
+        # With ``labelled`` the environment names the outcome: the slip, as 0, 1, 2.
+        next_chance=(slip + 1 if labelled else np.full(batch_size, -1))[:, None],
         weight=np.ones(batch_size, np.float32),
         index=np.arange(batch_size),
     )
 
 
-def train_sigma(slippery: bool, steps: int = 400) -> np.ndarray:
+def train_sigma(slippery: bool, steps: int = 400, labelled: bool = False) -> np.ndarray:
     """(S, A, C) sigma of every afterstate after training on ``transitions``."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    config = NetworkConfig(hidden_size=32, latent_size=16, dynamics="stochastic", chance_codes=6, reward_support_size=6)
+    config = NetworkConfig(
+        hidden_size=32,
+        latent_size=16,
+        dynamics="stochastic",
+        chance_codes=6,
+        reward_support_size=6,
+        chance_labels="env" if labelled else "encoder",
+    )
     network = MuZeroNetwork(NUM_STATES, NUM_ACTIONS, config)
     learner = Learner(network, LearnerConfig(learning_rate=3e-3, lr_warmup_steps=1, unroll_steps=1, compile="off"))
     for _ in range(steps):
-        losses, _ = learner.update(transitions(64, slippery, rng))
-    assert losses.chance > 0 and losses.commitment >= 0 and losses.afterstate_value > 0
+        losses, _ = learner.update(transitions(64, slippery, rng, labelled))
+    assert losses.chance > 0 and losses.afterstate_value > 0
+    assert losses.commitment == 0 if labelled else losses.commitment >= 0  # no encoder to commit
     with torch.no_grad():
         states = network.represent(torch.eye(NUM_STATES).repeat_interleave(NUM_ACTIONS, 0))
         actions = torch.arange(NUM_ACTIONS).repeat(NUM_STATES)
@@ -130,6 +143,11 @@ def test_deterministic_transitions_put_sigma_on_one_code_and_random_ones_spread_
     # them may share one), and sigma learns their mix.
     sigma = train_sigma(slippery=True)
     assert sigma.max(axis=-1).mean() < 0.7 and (sigma > 0.1).sum(axis=-1).min() >= 2, sigma.max(axis=-1)
+
+
+def test_codes_named_by_the_environment_are_learned_as_they_are():
+    sigma = train_sigma(slippery=True, labelled=True)  # (S, A, C): the three slips are codes 0, 1, 2
+    assert np.abs(sigma[..., :3] - 1 / 3).max() < 0.1 and sigma[..., 3:].sum(-1).max() < 0.05, sigma
 
 
 def test_diagnose_unrolls_a_stochastic_model_through_the_codes_of_the_observed_transitions(monkeypatch):
@@ -185,3 +203,25 @@ def test_auto_dynamics_is_resolved_before_the_network_is_built_and_said_once():
     cartpole = Trainer(Config())  # the default: auto
     assert cartpole.config.network.dynamics == "deterministic" and not cartpole.notes
     assert not isinstance(cartpole.model, StochasticNetworkModel)
+    assert slippery.config.network.chance_labels == "encoder"  # FrozenLake's info names no outcome
+
+
+def test_outcomes_the_environment_names_become_the_codes_and_reach_the_learner_step_by_step():
+    from muzero.training.trainer import Trainer
+
+    game = Trainer(get_preset("game2048").with_sets(["env.num_envs=2", "network.chance_labels=auto"]))
+    assert game.config.network.chance_labels == "env" and game.network.chance_labels
+    assert any("chance_labels auto -> env" in note for note in game.notes)
+    for _ in range(6):
+        game.actor.step(1.0)
+    batch = game.replay.batch_at(np.array([game.replay.flat_index(0, 0)]), 3, 1, 0.9, np.random.default_rng(0))
+    # The label after action k is the new tile that is in next_observations[k] and was not there before.
+    boards = batch.next_observations[0].reshape(3, 16, 16).argmax(-1)  # (K, 16) exponents
+    before = batch.observation[0].reshape(16, 16).argmax(-1)
+    for k in range(3):
+        moved, _ = slide(before.reshape(4, 4), int(batch.actions[0, k]))
+        cell = int(np.flatnonzero(boards[k] != moved.reshape(-1))[0])
+        assert batch.next_chance[0, k] == 2 * cell + int(boards[k][cell] == 2)
+        before = boards[k]
+    with pytest.raises(ConfigError, match="chance_codes"):
+        Trainer(get_preset("game2048").with_sets(["env.num_envs=1", "network.chance_codes=8"]))

@@ -118,6 +118,15 @@ class NetworkConfig(Section, key="network"):
         "has 32, one per cell and new tile): on slippery FrozenLake 8 codes learned, 32 did not.",
         low=1,
     )
+    chance_labels: str = param(
+        "auto",
+        "stochastic: where the code of each observed transition comes from. 'encoder': the chance encoder "
+        "learns one (the paper); 'env': the environment names the outcome itself, an int in [0, C) in "
+        "info['chance'] after each step (a die's face, the cell and value of 2048's new tile: LightZero's "
+        "use_ture_chance_label_in_chance_encoder), and the encoder is not used; 'auto': 'env' where the "
+        "environment's steps carry info['chance'], else 'encoder'.",
+        choices=("auto", "encoder", "env"),
+    )
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from muzero.envs.make import EnvSource, EnvSpec, legal_actions_from_info
+from muzero.envs.make import EnvSource, EnvSpec, chance_labels_from_info, legal_actions_from_info
 from muzero.envs.spaces import storage_dtype
 
 __all__ = ["BatchEnv", "EnvSource", "EnvSpec", "EnvStep"]
@@ -30,6 +30,7 @@ class EnvStep(NamedTuple):
     final_observation: np.ndarray  # (B, D) the observation each episode ended on (only meaningful where done)
     episode_return: np.ndarray  # (B,) undiscounted return of the episodes that ended (0 elsewhere)
     episode_length: np.ndarray  # (B,) length of the episodes that ended (0 elsewhere)
+    chance: np.ndarray | None = None  # (B,) int: the chance outcome each step named in info["chance"], -1 none
 
     @property
     def done(self) -> np.ndarray:
@@ -82,7 +83,14 @@ class BatchEnv:
         self.observation = np.asarray(obs, self.dtype).reshape(self.num_envs, self.observation_size)
         self.legal_actions = legal_actions_from_info(info, self.num_envs, self.num_actions)
         return EnvStep(
-            self.observation.copy(), reward, terminated, truncated, final_observation, episode_return, episode_length
+            self.observation.copy(),
+            reward,
+            terminated,
+            truncated,
+            final_observation,
+            episode_return,
+            episode_length,
+            chance_labels_from_info(info, done),
         )
 
     def close(self) -> None:

@@ -10,8 +10,10 @@ ones, and an illegal move played anyway leaves the board as it is with reward 0.
 
 The observation is the board as 16 planes of 4x4, channels last, uint8: plane k is 1 where the tile
 is 2^k (plane 0: the empty cells; tiles above 2^15 share plane 15). ``info`` also holds ``score`` (the
-game's score so far) and ``max_tile``. The chance of a move, one of at most 32 outcomes (16 cells and
-2 tiles), is what Stochastic MuZero's codebook of 32 codes models (``network.dynamics=stochastic``).
+game's score so far) and ``max_tile``. The chance of a move is one of at most 32 outcomes (16 cells and
+2 tiles), what Stochastic MuZero's codebook of 32 codes models (``network.dynamics=stochastic``); after
+each step ``info["chance"]`` names it, 2 * cell + (1 if the tile is a 4 else 0), cells numbered row by
+row (0 after an illegal move), which ``network.chance_labels`` (auto: env) learns from.
 
 gymnasium-2048 (0.1.2) was not used: it pins gymnasium 1.3.0 and pygame 2.6.1 and gives no action mask.
 """
@@ -73,10 +75,13 @@ class Game2048(gym.Env):
         self.board = np.zeros((SIZE, SIZE), np.int64)
         self.score = 0
 
-    def _place_tile(self) -> None:
+    def _place_tile(self) -> int:
+        """Place a new tile; returns the outcome: 2 * cell + (0 for a 2, 1 for a 4), one of 32."""
         empty = np.flatnonzero(self.board == 0)
         cell = int(self.np_random.choice(empty))
-        self.board.flat[cell] = 1 if self.np_random.random() < 0.9 else 2
+        four = self.np_random.random() >= 0.9
+        self.board.flat[cell] = 2 if four else 1
+        return 2 * cell + int(four)
 
     def _info(self, mask: np.ndarray) -> dict[str, Any]:
         return {"action_mask": mask, "score": self.score, "max_tile": int(2 ** self.board.max())}
@@ -91,14 +96,16 @@ class Game2048(gym.Env):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         board, reward = slide(self.board, int(action))
+        outcome = 0  # an illegal move places nothing: one outcome, labelled as the first
         if np.array_equal(board, self.board):  # illegal: nothing moves, nothing is placed
             reward = 0
         else:
             self.board = board
-            self._place_tile()
+            outcome = self._place_tile()
             self.score += reward
         mask = legal_moves(self.board)
-        return planes(self.board), float(reward), not mask.any(), False, self._info(mask)
+        info = self._info(mask) | {"chance": outcome}
+        return planes(self.board), float(reward), not mask.any(), False, info
 
     def render(self) -> np.ndarray | str:
         """'ansi': the tiles as text; 'rgb_array': (64, 64, 3), each tile a square brighter the larger it is."""

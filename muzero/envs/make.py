@@ -363,12 +363,28 @@ def legal_actions_from_info(info: dict, num_envs: int, num_actions: int) -> np.n
     return np.stack([legal_mask(mask[i] if present[i] else None, num_actions) for i in range(num_envs)])
 
 
+def chance_labels_from_info(info: dict, done: np.ndarray) -> np.ndarray | None:
+    """(B,) int64 the chance outcome each environment's step named in ``info["chance"]`` (-1 where one did
+    not), from a same-step-autoreset vector environment's stacked infos (those of the steps that ended an
+    episode are under ``final_info``); None when no step named one."""
+    labels = np.full(len(done), -1, np.int64)
+    found = False
+    for source, rows in ((info, ~done), (info.get("final_info") or {}, done)):
+        if "chance" in source:
+            present = np.asarray(source.get("_chance", np.ones(len(done), bool)), bool) & rows
+            labels[present] = np.asarray(source["chance"])[present].astype(np.int64)
+            found = True
+    return labels if found else None
+
+
 class Probe(NamedTuple):
     """What a random policy finds out about an environment before training (``probe``)."""
 
     max_abs_reward: float  # the largest |reward| met
     chance: bool  # one state and action led to two different outcomes
     repeats: int  # (observation, action) pairs met more than once, and states stepped twice from a copy
+    chance_labels: bool = False  # every step's info named its chance outcome (info["chance"])
+    max_chance_label: int = -1  # the largest it named
 
 
 def _fingerprint(value: Any) -> int:
@@ -413,6 +429,7 @@ def probe(source: EnvSource, steps: int, seed: int) -> Probe:
     env = source.make()
     outcomes: dict[tuple[int, int], int] = {}
     largest, chance, repeats, copies = 0.0, False, 0, COPY_TRIALS
+    labelled, top = True, -1
     try:
         observation, info = env.reset(seed=seed)
         for _ in range(steps):
@@ -424,6 +441,9 @@ def probe(source: EnvSource, steps: int, seed: int) -> Probe:
             copies = copies - 1 if twin is not None else 0  # one environment that does not copy: stop trying
             observation, reward, terminated, truncated, info = env.step(action)
             largest = max(largest, abs(float(reward)))
+            labelled = labelled and "chance" in info
+            if labelled:
+                top = max(top, int(info["chance"]))
             outcome = hash((_fingerprint(observation), float(reward), bool(terminated)))
             if twin is not None:
                 repeats += 1
@@ -435,6 +455,7 @@ def probe(source: EnvSource, steps: int, seed: int) -> Probe:
                 outcomes[key] = outcome
             if terminated or truncated:
                 observation, info = env.reset()
-        return Probe(largest, chance, repeats)
+        labelled = labelled and steps > 0
+        return Probe(largest, chance, repeats, labelled, top if labelled else -1)
     finally:
         env.close()

@@ -114,6 +114,7 @@ class Network(nn.Module):
     reward_support_size: int
     action_one_hot: torch.Tensor
     num_chance_codes: int = 0
+    chance_labels: bool = False  # stochastic: observed transitions' codes are the environment's labels, not e's
 
     def represent(self, observation: torch.Tensor) -> torch.Tensor:
         """h: (B, D) observations -> (B, L) hidden states in [0, 1]."""
@@ -179,6 +180,7 @@ class MuZeroNetwork(Network):
         self.representation_net = MLP(observation_size, hidden, layers, config.latent_size, norm)
         stochastic = config.dynamics == "stochastic"
         self.num_chance_codes = config.chance_codes if stochastic else 0
+        self.chance_labels = stochastic and config.chance_labels == "env"
         # Dynamics emits the next state and the reward logits from one output layer; it reads the action, or in
         # a stochastic network the afterstate's chance code.
         transition_inputs = self.num_chance_codes if stochastic else num_actions

@@ -257,6 +257,7 @@ class ResNetMuZeroNetwork(Network):
         self.representation_net = Tower(in_channels, width, config.blocks, norm)
         stochastic = config.dynamics == "stochastic"
         self.num_chance_codes = config.chance_codes if stochastic else 0
+        self.chance_labels = stochastic and config.chance_labels == "env"
         transition_planes = self.num_chance_codes if stochastic else planes.shape[1]
         self.dynamics_net = Tower(width + transition_planes, width, config.blocks, norm)
         value_bins = 2 * self.value_support_size + 1

@@ -48,6 +48,7 @@ class TrainingBatch(NamedTuple):
     policy_mask: np.ndarray  # (B, K+1) bool
     next_observations: np.ndarray  # (B, K, D) observations reached after each unrolled action
     next_observation_mask: np.ndarray  # (B, K) bool: that observation exists (inside the episode)
+    next_chance: np.ndarray  # (B, K) int: the chance outcome the environment named after each action, -1 none
     weight: np.ndarray  # (B,) importance weights, max 1
     index: np.ndarray  # (B,) flat row indices, for priority updates
 
@@ -93,6 +94,7 @@ class ReplayBuffer:
             self.observation_fields = ("frame", "frame_action", "frame_depth")
         self.action = np.zeros(shape, np.int32)  # (E, L)
         self.reward = np.zeros(shape, np.float32)  # (E, L) reward after the row's action
+        self.chance = np.full(shape, -1, np.int16)  # (E, L) chance outcome after it, named by the env; -1 none
         self.policy = np.zeros((*shape, num_actions), np.float32)  # (E, L, A)
         self.value = np.zeros(shape, np.float32)  # (E, L) search value; network value at final rows
         self.position = np.full(shape, -1, np.int64)  # (E, L) absolute position, -1 if empty
@@ -116,10 +118,12 @@ class ReplayBuffer:
         value: np.ndarray,
         action: np.ndarray,
         reward: np.ndarray,
+        chance: np.ndarray | None = None,
         envs: np.ndarray | None = None,
     ) -> None:
         """Append one searched step for every environment (or for the M rings ``envs``): arrays (E, D), (E, A),
-        (E,), (E,), (E,) (M in place of E)."""
+        (E,), (E,), (E,) (M in place of E), and the chance outcome that followed each action where the
+        environment named one (E,) (-1, or None: it did not)."""
         envs = np.arange(self.num_envs) if envs is None else np.asarray(envs, np.int64)
         self._write_observation(envs, observation)
         slot = self._claim(envs)
@@ -127,6 +131,7 @@ class ReplayBuffer:
         self.value[envs, slot] = value
         self.action[envs, slot] = action
         self.reward[envs, slot] = reward
+        self.chance[envs, slot] = -1 if chance is None else chance
         self.is_final[envs, slot] = False
         self.terminated[envs, slot] = False
         self._set_priority(envs, slot, np.full(len(envs), self.max_priority))
@@ -145,6 +150,7 @@ class ReplayBuffer:
         self.value[envs, slot] = np.where(terminated, 0.0, final_value)
         self.action[envs, slot] = 0
         self.reward[envs, slot] = 0.0
+        self.chance[envs, slot] = -1
         self.is_final[envs, slot] = True
         self.terminated[envs, slot] = terminated
         self._set_priority(envs, slot, np.zeros(len(envs)))
@@ -162,7 +168,7 @@ class ReplayBuffer:
         source = np.arange(first, end + 1) % self.rows_per_env
         positions = self.head[ring] + np.arange(len(source))
         slot = positions % self.rows_per_env
-        for name in ("observation", "action", "reward", "policy", "value", "is_final", "terminated"):
+        for name in ("observation", "action", "reward", "chance", "policy", "value", "is_final", "terminated"):
             array = getattr(self, name)
             array[ring, slot] = array[env, source]
         self.position[ring, slot] = positions
@@ -319,6 +325,7 @@ class ReplayBuffer:
         random_actions = rng.integers(0, num_actions, size=(batch_size, unroll_steps))
         acted = unroll[:, :-1] < end[:, None]  # the row at offset k-1 has an action inside the episode
         actions = np.where(acted, self.action[unroll_rows][:, :-1], random_actions)
+        next_chance = np.where(acted, self.chance[unroll_rows][:, :-1], -1)
 
         probabilities = self.tree.get(index) / self.tree.total
         weight = (self.num_samplable * probabilities) ** (-self.config.priority_beta)
@@ -334,6 +341,7 @@ class ReplayBuffer:
             policy_mask=policy_mask,
             next_observations=self.observations_at(env[:, None], unroll[:, 1:]),
             next_observation_mask=inside[:, 1:],
+            next_chance=next_chance.astype(np.int64),
             weight=weight,
             index=index,
         )
@@ -343,6 +351,7 @@ class ReplayBuffer:
             *(getattr(self, name) for name in self.observation_fields),
             self.action,
             self.reward,
+            self.chance,
             self.policy,
             self.value,
             self.position,
@@ -371,6 +380,8 @@ class ReplayBuffer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name in (*self.observation_fields, *_STATE_FIELDS):
+            if name == "chance" and name not in state:  # checkpoints from before chance labels: none named
+                continue
             if name not in state:
                 raise ValueError(f"replay state has no field {name} (saved with other frame stacking?)")
             current = getattr(self, name)
@@ -397,6 +408,7 @@ class ReplayBuffer:
 _STATE_FIELDS = (
     "action",
     "reward",
+    "chance",
     "policy",
     "value",
     "position",

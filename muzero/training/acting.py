@@ -73,7 +73,8 @@ class Actor:
         if np.any(self.explore_probability > 0):
             actions = self.explore(actions, legal)
         step = self.envs.step(actions)
-        self.replay.add_step(observation, result.policy, result.root_value, actions, step.reward * self.reward_scale)
+        reward = step.reward * self.reward_scale
+        self.replay.add_step(observation, result.policy, result.root_value, actions, reward, chance=step.chance)
         done = np.flatnonzero(step.done)
         if len(done):
             final = step.final_observation[done]

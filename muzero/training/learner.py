@@ -98,10 +98,16 @@ def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def unroll_model(
-    network: Network, observation: torch.Tensor, actions: torch.Tensor, next_observations: torch.Tensor | None = None
+    network: Network,
+    observation: torch.Tensor,
+    actions: torch.Tensor,
+    next_observations: torch.Tensor | None = None,
+    chance_labels: torch.Tensor | None = None,
 ) -> UnrollOutput:
     """Predictions for k = 0..K along the given actions (B, K); a stochastic network also needs the
-    observations reached, (B, K, D), for the chance encoder.
+    observations reached, (B, K, D), for the chance encoder, or where it learns from the environment's
+    labels (``network.chance_labels``) the chance outcomes named after each action, (B, K) int (-1: none,
+    past an episode's end, where code 0 stands in; those steps are not learned from).
 
     The dynamics chain is sequential; the prediction function then runs once over all K+1 states.
     """
@@ -115,7 +121,10 @@ def unroll_model(
         if network.num_chance_codes:
             afterstate = network.afterstate(scale_gradient(state, 0.5), actions[:, k])
             chance_logits, afterstate_value = network.afterstate_predict(afterstate)
-            code, encoding = chance_code(network.encode_chance(before, next_observations[:, k]))
+            if network.chance_labels:
+                code = encoding = network.code_one_hot[chance_labels[:, k].clamp(min=0)]
+            else:
+                code, encoding = chance_code(network.encode_chance(before, next_observations[:, k]))
             state, reward = network.chance_dynamics(afterstate, code)
             chance.append((afterstate_value, chance_logits, code, encoding))
             before = next_observations[:, k]
@@ -149,7 +158,9 @@ def muzero_loss(
     network: Network, batch: dict[str, torch.Tensor], loss_weights: LossWeights
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """Weighted total loss, its parts (means, for logging) and the (B,) initial value predictions."""
-    out = unroll_model(network, batch["observation"], batch["actions"], batch["next_observations"])
+    out = unroll_model(
+        network, batch["observation"], batch["actions"], batch["next_observations"], batch.get("next_chance")
+    )
     value_target = scalar_to_two_hot(batch["target_value"], network.value_support_size)
     reward_target = scalar_to_two_hot(batch["target_reward"], network.reward_support_size)
     value_loss = cross_entropy(out.value_logits, value_target) * batch["value_mask"]  # (B, K+1)

@@ -34,6 +34,7 @@ class StepRows(NamedTuple):
     value: np.ndarray  # (B,) root value
     action: np.ndarray  # (B,) action taken
     reward: np.ndarray  # (B,) scaled reward that followed
+    chance: np.ndarray | None = None  # (B,) the chance outcome the environment named (-1 none), or None
 
 
 class EpisodeEnds(NamedTuple):
@@ -72,9 +73,16 @@ class ChunkRecorder:
         self.ends: list[EpisodeEnds | None] = []
 
     def add_step(
-        self, observation: np.ndarray, policy: np.ndarray, value: np.ndarray, action: np.ndarray, reward: np.ndarray
+        self,
+        observation: np.ndarray,
+        policy: np.ndarray,
+        value: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        chance: np.ndarray | None = None,
     ) -> None:
-        copies = (np.array(a, copy=True) for a in (observation, policy, value, action, reward))
+        rows = (observation, policy, value, action, reward, chance)
+        copies = (None if a is None else np.array(a, copy=True) for a in rows)
         self.steps.append(StepRows(*copies))
         self.ends.append(None)
 

@@ -81,18 +81,31 @@ def resolve_from_probe(config: Config, source: EnvSource, spec: EnvSpec) -> Conf
       What this misses, the learner counts as clipped targets.
     - ``network.dynamics = "auto"``: "stochastic" where one observation and action led to different outcomes,
       else (and for two-player games) "deterministic".
+    - ``network.chance_labels = "auto"`` of a stochastic network: "env" where every step's info named its
+      chance outcome (``info["chance"]``), else "encoder".
     """
     network = config.network
     needs_supports = network.value_support_size is None or network.reward_support_size is None
-    if not needs_supports and network.dynamics != "auto":
+    needs_labels = network.chance_labels == "auto" and network.dynamics != "deterministic"
+    if not needs_supports and network.dynamics != "auto" and not needs_labels:
         return config
     found = probe(source, PROBE_STEPS, seed=config.run.seed)
     changes: dict[str, object] = {}
-    if network.dynamics == "auto":
+    dynamics = network.dynamics
+    if dynamics == "auto":
         # Two-player games stay deterministic: the probe reads chance into tic-tac-toe's self-play view (not
         # yet understood, open work), and the board games here have none.
-        chance = found.chance and not spec.two_player
-        changes["network.dynamics"] = "stochastic" if chance else "deterministic"
+        dynamics = "stochastic" if found.chance and not spec.two_player else "deterministic"
+        changes["network.dynamics"] = dynamics
+    if network.chance_labels == "auto":
+        changes["network.chance_labels"] = "env" if dynamics == "stochastic" and found.chance_labels else "encoder"
+    labels = changes.get("network.chance_labels", network.chance_labels)
+    if dynamics == "stochastic" and labels == "env" and not 0 <= found.max_chance_label < network.chance_codes:
+        raise ConfigError(
+            f"network.chance_labels = 'env' needs info['chance'] in [0, network.chance_codes = {network.chance_codes}) "
+            f"after every step; the environment named {found.max_chance_label} (or none): raise chance_codes, "
+            "or set network.chance_labels = 'encoder'"
+        )
     if needs_supports:
         reward = found.max_abs_reward * config.env.reward_scale
         if spec.reward_threshold is not None and reward == 0.0:
@@ -147,6 +160,7 @@ class Trainer:
         self.spec = self.source.spec()
         self.encoder = ObservationEncoder(self.spec.observation_space)
         auto_dynamics = config.network.dynamics == "auto"
+        auto_labels = config.network.chance_labels == "auto"
         self.config = config = resolve_from_probe(config, self.source, self.spec)
         # What the run decided for the user, said once when training starts (muzero.app.runner.train)
         self.notes: list[str] = []
@@ -154,6 +168,12 @@ class Trainer:
             self.notes.append(
                 "network.dynamics auto -> stochastic (Stochastic MuZero): before training, a random policy saw one "
                 "observation and action lead to different outcomes; --set network.dynamics=deterministic to override"
+            )
+        if auto_labels and config.network.dynamics == "stochastic" and config.network.chance_labels == "env":
+            self.notes.append(
+                "network.chance_labels auto -> env: the environment names each step's chance outcome in "
+                "info['chance'], and those are the codes learned (the chance encoder is not used); "
+                "--set network.chance_labels=encoder to learn codes instead"
             )
         self.generators = seed_everything(config.run.seed)
         spec = self.spec
