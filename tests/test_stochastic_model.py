@@ -181,6 +181,9 @@ def test_diagnose_unrolls_a_stochastic_model_through_the_codes_of_the_observed_t
         ("FrozenLake-v1", (), True),
         ("muzero/2048-v0", (), True),
         ("Blackjack-v1", (), True),
+        # PettingZoo's games deep-copy into new, unplayed games (EzPickle): the probe must not read that as chance.
+        ("tictactoe_v3", (), False),
+        ("connect_four_v3", (), False),
     ],
 )
 def test_the_probe_finds_chance_where_an_observation_and_action_have_two_outcomes(env_id, kwargs, chance):

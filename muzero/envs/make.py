@@ -400,13 +400,14 @@ def _fingerprint(value: Any) -> int:
 COPY_TRIALS = 100  # steps of a probe that are also taken from a reseeded copy of the environment
 
 
-def _twin_outcome(env: gym.Env, action: int, rng: np.random.Generator) -> int | None:
-    """The outcome of ``action`` from a copy of ``env`` whose random generator is reseeded (Gymnasium's
-    ``np_random``, where environments draw their chance), or None where the environment cannot be copied."""
+def _copy_outcome(env: gym.Env, action: int, seed: int | None) -> int | None:
+    """The outcome of ``action`` from a copy of ``env``, its random generator (Gymnasium's ``np_random``,
+    where environments draw their chance) reseeded with ``seed`` unless None; None where it cannot be copied."""
     twin = None
     try:
         twin = copy.deepcopy(env)
-        twin.unwrapped.np_random = np.random.default_rng(int(rng.integers(2**63)))
+        if seed is not None:
+            twin.unwrapped.np_random = np.random.default_rng(seed)
         observation, reward, terminated, _, _ = twin.step(action)
     except Exception:  # any environment that does not copy (simulators, sockets) is skipped
         return None
@@ -417,11 +418,22 @@ def _twin_outcome(env: gym.Env, action: int, rng: np.random.Generator) -> int | 
     return hash((_fingerprint(observation), float(reward), bool(terminated)))
 
 
+def _twin_outcomes(env: gym.Env, action: int, rng: np.random.Generator) -> tuple[int, int] | None:
+    """The outcomes of ``action`` from two copies of ``env``: one as it is, one with its random generator
+    reseeded; None where it cannot be copied. The first must match the real step, or the copy is not a
+    copy: environments that pickle by their constructor's arguments (PettingZoo's and Box2D's EzPickle)
+    deep-copy into a new, unplayed environment."""
+    same = _copy_outcome(env, action, None)
+    reseeded = _copy_outcome(env, action, int(rng.integers(2**63))) if same is not None else None
+    return None if reseeded is None else (same, reseeded)
+
+
 def probe(source: EnvSource, steps: int, seed: int) -> Probe:
     """``steps`` steps of a uniformly random (legal) policy: the largest |reward| it meets, and whether the
     environment has chance. It has where some observation and action met twice led to different (next
     observation, reward, termination), or where, in the first ``COPY_TRIALS`` steps, a copy of the environment
-    with its random generator reseeded, given the same action, reached a different outcome (environments that
+    with its random generator reseeded, given the same action, reached a different outcome from the real step
+    (which a copy left as it is must reproduce, else copies are not trusted) (environments that
     draw their chance from Gymnasium's ``np_random`` and can be copied: 2048's tiles, where whole boards
     rarely repeat). Continuous environments that cannot be copied show no chance."""
     rng = np.random.default_rng(seed)
@@ -437,17 +449,19 @@ def probe(source: EnvSource, steps: int, seed: int) -> Probe:
             legal = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(env.action_space.n)
             action = int(rng.choice(legal))
             key = (_fingerprint(observation), action)
-            twin = _twin_outcome(env, action, twin_rng) if copies > 0 and not chance else None
-            copies = copies - 1 if twin is not None else 0  # one environment that does not copy: stop trying
+            twins = _twin_outcomes(env, action, twin_rng) if copies > 0 and not chance else None
+            copies = copies - 1 if twins is not None else 0  # one environment that does not copy: stop trying
             observation, reward, terminated, truncated, info = env.step(action)
             largest = max(largest, abs(float(reward)))
             labelled = labelled and "chance" in info
             if labelled:
                 top = max(top, int(info["chance"]))
             outcome = hash((_fingerprint(observation), float(reward), bool(terminated)))
-            if twin is not None:
+            if twins is not None and twins[0] != outcome:  # the copy was not faithful: stop trying
+                copies = 0
+            elif twins is not None:
                 repeats += 1
-                chance = chance or twin != outcome
+                chance = chance or twins[1] != outcome
             if key in outcomes:
                 repeats += 1
                 chance = chance or outcomes[key] != outcome

@@ -80,7 +80,7 @@ def resolve_from_probe(config: Config, source: EnvSource, spec: EnvSpec) -> Conf
       ``env.reward_scale``; with the episode limit and the discount it bounds the returns (``support_sizes``).
       What this misses, the learner counts as clipped targets.
     - ``network.dynamics = "auto"``: "stochastic" where one observation and action led to different outcomes,
-      else (and for two-player games) "deterministic".
+      else "deterministic".
     - ``network.chance_labels = "auto"`` of a stochastic network: "env" where every step's info named its
       chance outcome (``info["chance"]``), else "encoder".
     """
@@ -93,9 +93,7 @@ def resolve_from_probe(config: Config, source: EnvSource, spec: EnvSpec) -> Conf
     changes: dict[str, object] = {}
     dynamics = network.dynamics
     if dynamics == "auto":
-        # Two-player games stay deterministic: the probe reads chance into tic-tac-toe's self-play view (not
-        # yet understood, open work), and the board games here have none.
-        dynamics = "stochastic" if found.chance and not spec.two_player else "deterministic"
+        dynamics = "stochastic" if found.chance else "deterministic"
         changes["network.dynamics"] = dynamics
     if network.chance_labels == "auto":
         changes["network.chance_labels"] = "env" if dynamics == "stochastic" and found.chance_labels else "encoder"
