@@ -161,6 +161,7 @@ def report_run(run: str) -> dict[str, Any]:
             "v_optimal": round(float(best_values[live].mean()), 4),
         },
         "per_state": rows,
+        "policies": {name: [int(a) for a in actions] for name, actions in choosers.items()},  # every state's action
     }
 
 

@@ -31,3 +31,71 @@ def test_generic_defaults_solve_deterministic_frozenlake_within_3000_env_steps()
     assert untrained == 0.0
     assert counters.env_steps <= BUDGET + config.env.num_envs
     assert result.mean == 1.0, f"success rate {result.mean:.2f} after {counters.env_steps} env steps"
+
+
+def frozenlake_scores(trainer: Trainer, horizon: int = 100) -> dict[str, float]:
+    """Two exact scores of a trainer on slippery FrozenLake, over its transition table.
+
+    ``success``: the probability that the greedy policy reaches the goal within ``horizon`` steps from the
+    start (finite-horizon policy evaluation). ``model_error``: the mean over live states and actions of
+    |Q_model(s, a) - Q_true(s, a)|, where Q_true averages the network's own value head over the true next
+    states, sum_s' P(s' | s, a) (r + discount v(h(s'))), and Q_model is what its learned model predicts for the
+    same thing: r(s, a) + discount v(g(s, a)) (deterministic), sum_c sigma(c | as) (r + discount v(s'_c))
+    (stochastic). It measures the model alone, against a value head both models learn equally well.
+    """
+    import gymnasium as gym
+    import numpy as np
+
+    from muzero.search.mcts import greedy_actions
+
+    env = gym.make("FrozenLake-v1").unwrapped
+    table, states = env.P, np.arange(env.observation_space.n)
+    model, discount = trainer.model, trainer.config.discount
+    observation = trainer.encoder.encode_batch(states)[0]
+    policy = greedy_actions(model, observation, trainer.config.search)
+    values = np.zeros(len(states))
+    for _ in range(horizon):
+        values = np.array(
+            [sum(p * (r + (0.0 if done else values[s2])) for p, s2, r, done in table[s][policy[s]]) for s in states]
+        )
+    root = model.initial_inference(observation)
+    head = np.asarray(root.value, np.float64)
+    errors = []
+    for action in range(4):
+        actions = np.full(len(states), action)
+        if hasattr(model, "afterstate_inference"):
+            after = model.afterstate_inference(root.embedding, actions)
+            sigma = np.exp(after.chance_logits - after.chance_logits.max(1, keepdims=True))
+            sigma /= sigma.sum(1, keepdims=True)
+            predicted = np.zeros(len(states))
+            for code in range(sigma.shape[1]):
+                out = model.chance_inference(after.embedding, np.full(len(states), code))
+                predicted += sigma[:, code] * (out.reward + out.discount * out.value)
+        else:
+            out = model.recurrent_inference(root.embedding, actions)
+            predicted = out.reward + out.discount * out.value
+        true = np.array(
+            [sum(p * (r + (0.0 if done else discount * head[s2])) for p, s2, r, done in table[s][action]) for s in states]
+        )
+        live = [s for s in states if not all(done and s2 == s for _, s2, _, done in table[s][action])]
+        errors.append(np.abs(predicted - true)[live])
+    return {"success": float(env.initial_state_distrib @ values), "model_error": float(np.concatenate(errors).mean())}
+
+
+def test_the_stochastic_model_learns_slippery_frozenlake_better_than_the_deterministic_one():
+    scores = {}
+    for dynamics in ("stochastic", "deterministic"):
+        config = get_preset("frozenlake").with_sets(
+            [
+                f"network.dynamics={dynamics}",
+                f"run.max_env_steps={SLIPPERY_BUDGET}",
+                "run.threads=1",
+                "eval.interval=1000000",
+            ]
+        )
+        trainer = Trainer(config)
+        trainer.run()
+        scores[dynamics] = frozenlake_scores(trainer)
+    stochastic, deterministic = scores["stochastic"], scores["deterministic"]
+    assert stochastic["model_error"] <= SLIPPERY_ERROR_RATIO * deterministic["model_error"], scores
+    assert stochastic["success"] >= deterministic["success"] + SLIPPERY_MARGIN, scores

@@ -171,6 +171,20 @@ def test_diagnose_unrolls_a_stochastic_model_through_the_codes_of_the_observed_t
     assert [entry["k"] for entry in report["per_k"]][:2] == [0, 1] and "reward_mae" in report["per_k"][1]
 
 
+def test_diagnose_unrolls_through_the_codes_the_environment_named(monkeypatch):
+    from muzero import MuZero
+    from muzero.app.diagnose import record_trajectories, unroll
+
+    overrides = {"network.dynamics": "stochastic", "network.chance_codes": 32, "search.num_simulations": 2}
+    agent = MuZero("muzero/2048-v0", verbose=0, overrides={**overrides, "env.max_episode_steps": 30})
+    assert agent.model.network.chance_labels
+    monkeypatch.setattr(agent.model, "observed_codes", lambda *_: pytest.fail("the encoder is not what was trained"))
+    trajectory = record_trajectories(agent, episodes=1, seed=0)[0]
+    assert len(trajectory["chances"]) == len(trajectory["actions"]) and (trajectory["chances"] >= 0).all()
+    predictions = unroll(agent.model, trajectory, max_k=2)
+    assert np.isfinite(predictions["value"][: len(trajectory["actions"]) - 2]).all()
+
+
 @pytest.mark.parametrize(
     "env_id,kwargs,chance",
     [

@@ -41,7 +41,8 @@ FORESIGHT_HORIZONS = (10, 25, 50)
 
 def record_trajectories(agent, episodes: int, seed: int, epsilon: float = 0.0) -> list[dict[str, np.ndarray]]:
     """Greedy episodes (a random legal action with probability ``epsilon``): observations (T+1, D), actions (T,),
-    rewards (T,), whether the episode terminated, and the raw observation of every step (T+1, ...)."""
+    rewards (T,), the chance outcome each step named in ``info["chance"]`` (T,) (-1 where none), and whether the
+    episode terminated."""
     rng = np.random.default_rng(seed)
     source = agent.source
     trajectories = []
@@ -49,7 +50,7 @@ def record_trajectories(agent, episodes: int, seed: int, epsilon: float = 0.0) -
         env = source.make_raw()
         try:
             observation, info = env.reset(seed=seed + episode)
-            raw, actions, rewards = [observation], [], []
+            raw, actions, rewards, chances = [observation], [], [], []
             num_actions = int(env.action_space.n)
             done, terminated = False, False
             while not done:
@@ -63,6 +64,7 @@ def record_trajectories(agent, episodes: int, seed: int, epsilon: float = 0.0) -
                 raw.append(observation)
                 actions.append(action)
                 rewards.append(float(reward) * agent.config.env.reward_scale)
+                chances.append(int(info.get("chance", -1)))
                 done = terminated or truncated
         finally:
             env.close()
@@ -71,6 +73,7 @@ def record_trajectories(agent, episodes: int, seed: int, epsilon: float = 0.0) -
                 "observations": np.stack([agent.encoder.encode(o) for o in raw]),
                 "actions": np.asarray(actions, np.int64),
                 "rewards": np.asarray(rewards),
+                "chances": np.asarray(chances, np.int64),
                 "terminated": bool(terminated),
             }
         )
@@ -107,7 +110,10 @@ def unroll(model, trajectory: dict[str, np.ndarray], max_k: int) -> dict[str, np
             break
         state, action = np.ascontiguousarray(embedding[: len(alive)]), actions[alive + k - 1]
         if hasattr(model, "afterstate_inference"):  # stochastic: the observed outcome's code, as in training
-            codes = model.observed_codes(observations[alive + k - 1], observations[alive + k])
+            if model.network.chance_labels:  # the codes the environment named
+                codes = np.maximum(trajectory["chances"][alive + k - 1], 0)
+            else:
+                codes = model.observed_codes(observations[alive + k - 1], observations[alive + k])
             step = model.chance_inference(model.afterstate_inference(state, action).embedding, codes)
         else:
             step = model.recurrent_inference(state, action)
