@@ -363,6 +363,7 @@ def frozenlake_view(result: dict[str, Any]) -> Table:
         "seed",
         "greedy success rate",
         f"exact rate of that policy (optimum {optimum:.3f})",
+        "exact rate of the argmax of the model's own Q",
         "states where the search is optimal (of 11)",
         "environment steps",
         "training time",
@@ -371,12 +372,15 @@ def frozenlake_view(result: dict[str, Any]) -> Table:
     for model, entry in result["models"].items():
         for run in entry["runs"]:
             final = run["final"]
+            choosers = final.get("chooser_exact_rates", {})  # the stochastic model's Q: its expectation over codes
+            model_q = choosers.get("chance_q", choosers.get("model_q"))
             rows.append(
                 [
                     model,
                     str(run["seed"]),
                     f"{final['success_rate']:.3f} ({_number(final['episodes'])} episodes)",
                     f"{final['policy_exact_rate']:.3f}",
+                    "" if model_q is None else f"{model_q:.3f}",
                     str(final["optimal_choices"]["search"]),
                     _number(run["total_env_steps"]),
                     f"{run['training_seconds'] / 60:.1f} min",
@@ -387,6 +391,7 @@ def frozenlake_view(result: dict[str, Any]) -> Table:
             [
                 f"**{model}**",
                 f"**{summary['seeds_at_target']} of {summary['seeds']} at >= {result['target']:.2f}**",
+                "",
                 "",
                 "",
                 "",
