@@ -9,7 +9,8 @@ curve (the periodic greedy evaluations). The issue's target reads off ``ratio``:
 mean score over the deterministic one's (at least 1.3). The models: ``deterministic`` (MuZero),
 ``stochastic`` (Stochastic MuZero with the codes the game names, ``info["chance"]``: the preset's
 default, ``network.chance_labels`` auto) and ``stochastic-encoder`` (codes learned by the chance encoder,
-as in the paper; ``ratios`` has each stochastic model's).
+as in the paper; ``ratios`` has each stochastic model's, over the seeds both models have run).
+``--finished-only`` reports the runs finished so far and starts none.
 
     python benchmarks/solve_2048.py --seeds 2 --runs-dir runs/2048 --set run.threads=1
 
@@ -96,9 +97,31 @@ MODELS = {
 }
 
 
+def run_path(runs_dir: Path, model: str, seed: int) -> Path:
+    return runs_dir / model / ENV_ID.replace("/", "_") / f"seed{seed}"
+
+
+def ratios(models: dict[str, Any]) -> dict[str, float]:
+    """Each stochastic model's mean score over the deterministic one's, on the seeds both have run."""
+    if "deterministic" not in models:
+        return {}
+
+    def scores(model: str) -> dict[int, float]:
+        return {r["seed"]: r["final_games"]["mean_score"] for r in models[model]["runs"]}
+
+    deterministic = scores("deterministic")
+    out = {}
+    for model in models:
+        seeds = sorted(set(scores(model)) & set(deterministic)) if model != "deterministic" else []
+        base = sum(deterministic[s] for s in seeds)
+        if seeds and base:
+            out[model] = round(sum(scores(model)[s] for s in seeds) / base, 3)
+    return out
+
+
 def run_model(model: str, seed: int, minutes: float, sets: list[str], runs_dir: Path, games: int) -> dict[str, Any]:
     model_dir = runs_dir / model
-    run_dir = model_dir / ENV_ID.replace("/", "_") / f"seed{seed}"
+    run_dir = run_path(runs_dir, model, seed)
 
     def produce() -> dict[str, Any]:
         budget = [*MODELS[model], f"run.max_minutes={minutes}", "run.max_env_steps=100000000"]
@@ -130,16 +153,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=["deterministic", "stochastic"])
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--runs-dir", required=True, metavar="DIR")
+    parser.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="report the runs that have finished, start none (a report while seeds are still to run)",
+    )
     args = parser.parse_args(argv)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    runs_dir = Path(args.runs_dir)
     report: dict[str, Any] = {"env_id": ENV_ID, "minutes": args.minutes, "models": {}}
     for model in args.models:
-        runs = [run_model(model, seed, args.minutes, args.sets, Path(args.runs_dir), args.games) for seed in seeds]
-        report["models"][model] = {"runs": runs, "summary": model_summary(runs)}
-    means = {m: entry["summary"]["mean_score"] for m, entry in report["models"].items()}
-    if means.get("deterministic"):
-        report["ratios"] = {m: round(means[m] / means["deterministic"], 3) for m in means if m != "deterministic"}
-        report["ratio"] = report["ratios"].get("stochastic")
+        if args.finished_only:
+            seeds_run = [s for s in seeds if (run_path(runs_dir, model, s) / "benchmark_result.json").exists()]
+        else:
+            seeds_run = seeds
+        if seeds_run:
+            runs = [run_model(model, seed, args.minutes, args.sets, runs_dir, args.games) for seed in seeds_run]
+            report["models"][model] = {"runs": runs, "summary": model_summary(runs)}
+    report["ratios"] = ratios(report["models"])
+    report["ratio"] = report["ratios"].get("stochastic")
     threads = next((int(s.split("=", 1)[1]) for s in reversed(args.sets) if s.startswith("run.threads=")), None)
     print(json.dumps({"provenance": provenance(threads), **report}, indent=2))
     return 0
