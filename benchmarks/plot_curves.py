@@ -17,7 +17,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-COLOURS = {"stochastic": "#1f77b4", "deterministic": "#d62728"}
+COLOURS = {"stochastic": "#1f77b4", "deterministic": "#d62728", "stochastic-encoder": "#9467bd"}
 
 
 def main() -> None:
