@@ -281,7 +281,9 @@ def test_train_takes_a_config_file_and_names_runs_portably(cli, tiny_cli_args, t
     expected = Config.from_toml(path.read_text()).with_sets(["run.max_env_steps=32"])
     chosen = {"network.value_support_size": None, "network.reward_support_size": None}  # chosen at run start
     assert recorded.network.dynamics in ("deterministic", "stochastic")  # auto, resolved by the probe
+    assert recorded.network.chance_labels in ("encoder", "env")  # auto, resolved by the probe too
     chosen["network.dynamics"] = expected.network.dynamics
+    chosen["network.chance_labels"] = expected.network.chance_labels
     assert recorded.replace(chosen) == expected
     assert recorded.search.num_simulations == 3
 
