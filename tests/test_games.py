@@ -513,9 +513,9 @@ def test_self_play_targets_never_put_mass_on_illegal_moves():
     assert trainer.discount == -1.0
     stored = []
     add_step = trainer.replay.add_step
-    trainer.replay.add_step = lambda observation, policy, *rest: (
+    trainer.replay.add_step = lambda observation, policy, *rest, **named: (
         stored.append(policy),
-        add_step(observation, policy, *rest),
+        add_step(observation, policy, *rest, **named),
     )
     for _ in range(20):
         legal = trainer.envs.legal_actions.copy()
