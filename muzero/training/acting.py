@@ -25,7 +25,13 @@ class TrajectorySink(Protocol):
     """Where an actor's steps go: the replay buffer, or a worker's chunk (``muzero.training.selfplay``)."""
 
     def add_step(
-        self, observation: np.ndarray, policy: np.ndarray, value: np.ndarray, action: np.ndarray, reward: np.ndarray
+        self,
+        observation: np.ndarray,
+        policy: np.ndarray,
+        value: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        chance: np.ndarray | None = None,
     ) -> None: ...
 
     def end_episodes(
