@@ -28,7 +28,7 @@ BUDGET = 3_000
 # separate them (2,000: 0.071 / 0.064, 0.039 / 0.070, 0.047 / 0.037; 3,000 on seed 0: 0.068 / 0.054). The margin
 # is thin and seed-dependent: this is the claim at one budget and seed, not across seeds. The greedy policies'
 # success rates at 4,000 steps (0.04-0.13) do not separate them either, so the test compares the models, not the
-# policies. Side by side in two processes the test took 187 s beside another 1-thread job (one run alone: 110 s).
+# policies. Side by side in two processes the test took 187 s beside another 1-thread job (one after the other: 216 s).
 SLIPPERY_BUDGET = 4_000
 SLIPPERY_ERROR_RATIO = 0.8
 
