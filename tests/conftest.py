@@ -29,6 +29,9 @@ TINY_SETS = (
     "eval.final_episodes=2",
     "env.max_episode_steps=40",
     "run.checkpoint_interval=32",
+    # A tiny run that asks for a large budget and stops early (learn(10_000) with a callback) would plan
+    # 20,000 gradient steps and compile the loss (learner.compile=auto), 40 s for nothing.
+    "learner.compile=off",
 )
 
 
