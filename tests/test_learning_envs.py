@@ -33,7 +33,7 @@ BUDGET = 3_000
 # settings, since scaled it does not separate the models at this budget (4,000 steps, seed 0: 0.374 / 0.400).
 SLIPPERY_BUDGET = 4_000
 SLIPPERY_ERROR_RATIO = 0.8
-UNSCALED = ("env.reward_scale=1", "network.value_support_size=10", "network.reward_support_size=5")
+UNSCALED = ("env.reward_scale=1", "network.value_support_size=none", "network.reward_support_size=none")  # auto sizes
 
 
 def test_generic_defaults_solve_deterministic_frozenlake_within_3000_env_steps():
