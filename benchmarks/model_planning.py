@@ -85,7 +85,7 @@ def chance_report(model: Any, embedding: np.ndarray, live: list[int], num_action
 def report_run(run: str) -> dict[str, Any]:
     from muzero.app.agent import MuZero
     from muzero.envs.make import parse_env_kwargs
-    from muzero.search.mcts import run_mcts
+    from muzero.search.mcts import greedy_actions
 
     agent = MuZero.load(run, verbose=False)
     config = agent.config
@@ -108,7 +108,7 @@ def report_run(run: str) -> dict[str, Any]:
     else:
         model_q = np.stack([one_step(model, root.embedding, a) for a in range(num_actions)], axis=1) / scale
     true_next_q = backup(table, net_values, discount)  # the value head over the true next states
-    search = run_mcts(model, observation, config.search, None).visit_counts.argmax(axis=1)
+    search = greedy_actions(model, observation, config.search)  # as evaluation plays
     choosers = {
         "search": search,
         "model_q": model_q.argmax(axis=1),

@@ -79,6 +79,24 @@ def test_predict_has_sb3s_signature_for_one_observation_and_a_batch_with_and_wit
     assert masked.tolist() == [0, 0, 0, 0]
 
 
+def test_predict_deterministic_searches_with_greedy_simulations_and_a_draw_with_num_simulations(tiny_sb3_sets):
+    agent = MuZero("CartPole-v1", seed=0, verbose=0, overrides=[*tiny_sb3_sets, "search.greedy_simulations=9"])
+    calls = []
+    recurrent = agent.model.recurrent_inference
+
+    def counted(embedding, action):
+        calls.append(len(action))
+        return recurrent(embedding, action)
+
+    agent.model.recurrent_inference = counted
+    observation, _ = gym.make("CartPole-v1").reset(seed=0)
+    agent.predict(observation, deterministic=True)
+    assert len(calls) == 9
+    calls.clear()
+    agent.predict(observation)
+    assert len(calls) == agent.config.search.num_simulations != 9
+
+
 @pytest.fixture
 def saved_agent(tiny_agent, tmp_path):
     """An agent trained for 48 steps and the file ``save`` wrote it to."""

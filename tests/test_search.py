@@ -329,3 +329,26 @@ def test_no_module_of_the_search_imports_another_in_a_circle():
 
     for module in graph:
         visit(module, ())
+
+
+class CountingModel(RandomModel):
+    """A RandomModel that counts its recurrent calls (one per simulation)."""
+
+    calls = 0
+
+    def recurrent_inference(self, embedding: np.ndarray, action: np.ndarray) -> RecurrentOutput:
+        self.calls += 1
+        return super().recurrent_inference(embedding, action)
+
+
+@pytest.mark.parametrize("algorithm", ["muzero", "gumbel"])
+def test_greedy_play_searches_with_greedy_simulations_and_self_play_with_num_simulations(algorithm):
+    observation = np.random.default_rng(0).normal(size=(3, 4))
+    for greedy, expected_greedy in ((None, 12), (40, 40)):
+        config = SearchConfig(algorithm=algorithm, num_simulations=12, greedy_simulations=greedy)
+        model = CountingModel(num_actions=3)
+        greedy_actions(model, observation, config)
+        assert model.calls == expected_greedy
+        model.calls = 0
+        run_mcts(model, observation, config, np.random.default_rng(0), temperature=1.0)
+        assert model.calls == 12

@@ -35,7 +35,7 @@ from muzero.envs.spaces import ObservationEncoder, space_from_plain, space_to_pl
 from muzero.errors import CheckpointError, EnvironmentNotSupported, UserError
 from muzero.model.bridge import NetworkModel
 from muzero.model.device import resolve_device
-from muzero.search.mcts import run_mcts
+from muzero.search.mcts import greedy_actions, run_mcts
 from muzero.training.evaluation import EvalResult, evaluate
 from muzero.training.planning import build_model
 from muzero.training.trainer import Trainer
@@ -202,10 +202,11 @@ class MuZero:
         if action_masks is not None:
             legal = np.asarray(action_masks).astype(bool).reshape(len(batch), -1)
             legal[~legal.any(axis=1)] = True  # no legal action at all: let the search consider every one
-        rng = None if deterministic else self._rng
-        temperature = 0.0 if deterministic else 1.0
-        result = run_mcts(self.model, batch, self.config.search, rng, legal_actions=legal, temperature=temperature)
-        actions = result.action
+        if deterministic:
+            actions = greedy_actions(self.model, batch, self.config.search, legal)
+        else:
+            search = self.config.search
+            actions = run_mcts(self.model, batch, search, self._rng, legal_actions=legal, temperature=1.0).action
         return (int(actions[0]) if single else actions), None
 
     def _game_observations(self, observation: Any) -> tuple[Any, np.ndarray | None]:

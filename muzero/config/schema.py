@@ -145,6 +145,13 @@ class SearchConfig(Section, key="search"):
         choices=("learned", "true"),
     )
     num_simulations: int = param(25, "MCTS simulations per move (one batched network call each).", low=1)
+    greedy_simulations: int | None = param(
+        None,
+        "Simulations of the noise-free searches that play greedily: evaluation, predict(deterministic=True), "
+        "render, play, diagnose (None = num_simulations). Self-play and Reanalyse always use num_simulations, so "
+        "this changes what evaluation measures, not what training does.",
+        low=1,
+    )
     pb_c_init: float = param(1.25, "pUCT constant c1.", low=0.0)
     pb_c_base: float = param(19652.0, "pUCT constant c2.", low=0.0, low_open=True)
     dirichlet_alpha: float = param(

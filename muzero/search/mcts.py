@@ -63,5 +63,6 @@ def search_with_tree(
 def greedy_actions(
     model: Model, observation: np.ndarray, config: SearchConfig, legal_actions: np.ndarray | None = None
 ) -> np.ndarray:
-    """(B,) the actions evaluation takes: a noise-free search's choice (most visited, or Gumbel's)."""
-    return run_mcts(model, observation, config, None, legal_actions=legal_actions).action
+    """(B,) the actions evaluation takes: a noise-free search's choice (most visited, or Gumbel's), with
+    ``config.greedy_simulations`` simulations (None: ``num_simulations``)."""
+    return run_mcts(model, observation, config, None, config.greedy_simulations, legal_actions).action
